@@ -1,0 +1,41 @@
+"""nine_utils: the small shared library of the NINE notebook course.
+
+Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
+:mod:`~nine_utils.objectives`, :mod:`~nine_utils.training`, :mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
+for running the course.
+"""
+
+from .data import DigitsSplit, TwoViewAugment, digits_split, load_digits
+from .device import resolve_device, seed_everything
+from .metrics import knn_accuracy, linear_probe_accuracy
+from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
+from .objectives import (
+    OBJECTIVES,
+    SURROGATES,
+    donsker_varadhan,
+    gaussian_log_ratio,
+    gaussian_mi,
+    get_objective,
+    infonce,
+    infonce_ceiling,
+    jsd,
+    nwj,
+    rho_for_mi,
+    sample_correlated_gaussians,
+)
+from .paths import repo_root, resolve_from_root
+from .plotting import METHOD_COLORS, method_color, set_theme
+from .results import load_results, save_results, summary_table
+from .training import TrainHistory, embed, train_infomax
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
+    "SeparableCritic", "TrainHistory", "TwoViewAugment", "count_parameters", "digits_split", "donsker_varadhan",
+    "embed", "gaussian_log_ratio", "gaussian_mi", "get_objective", "infonce", "infonce_ceiling", "jsd",
+    "knn_accuracy", "linear_probe_accuracy", "load_digits", "load_results", "make_critic", "method_color", "mlp",
+    "nwj", "repo_root", "resolve_device", "resolve_from_root", "rho_for_mi", "sample_correlated_gaussians",
+    "save_results", "seed_everything", "set_theme", "summary_table", "train_infomax",
+]

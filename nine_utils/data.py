@@ -1,0 +1,115 @@
+"""Data: scikit-learn's 8x8 digits as tensors, a stratified split, and two-view augmentation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits as _sk_load_digits
+from sklearn.model_selection import train_test_split
+
+from ._checks import check_fraction, check_positive_int
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """A stratified train/test split of the digits.
+
+    Attributes
+    ----------
+    x_train, x_test : torch.Tensor
+        Images, shape ``(n, 1, 8, 8)``, float32 in ``[0, 1]``.
+    y_train, y_test : torch.Tensor
+        Labels, shape ``(n,)``, int64 in ``0..9``.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """Load scikit-learn's digits (1797 images, 10 classes); no download is needed.
+
+    Returns
+    -------
+    x : torch.Tensor
+        Shape ``(1797, 1, 8, 8)``, float32, pixel values divided by 16 so they lie in ``[0, 1]``.
+    y : torch.Tensor
+        Shape ``(1797,)``, int64 labels.
+    """
+    bunch = _sk_load_digits()
+    x = torch.as_tensor(bunch.images / 16.0, dtype=torch.float32).unsqueeze(1)
+    y = torch.as_tensor(bunch.target, dtype=torch.int64)
+    return x, y
+
+
+def digits_split(test_fraction: float = 0.25, seed: int = 0) -> DigitsSplit:
+    """A stratified train/test split of the digits, fixed by ``seed``.
+
+    Parameters
+    ----------
+    test_fraction : float
+        Share of the images held out, in ``(0, 1)``.
+    seed : int
+        Seed of the split; the same seed gives the same split.
+
+    Returns
+    -------
+    DigitsSplit
+    """
+    check_fraction("test_fraction", test_fraction)
+    x, y = load_digits()
+    idx_train, idx_test = train_test_split(
+        np.arange(len(y)), test_size=test_fraction, stratify=y.numpy(), random_state=seed
+    )
+    idx_train, idx_test = torch.as_tensor(np.sort(idx_train)), torch.as_tensor(np.sort(idx_test))
+    return DigitsSplit(x[idx_train], y[idx_train], x[idx_test], y[idx_test])
+
+
+class TwoViewAugment:
+    """Random views of 8x8 images: an integer shift and additive pixel noise.
+
+    A view is ``clip(shift(x, dx, dy) + noise * eps, 0, 1)`` with ``dx, dy`` uniform in
+    ``{-max_shift, ..., max_shift}`` (zeros shifted in) and ``eps ~ N(0, 1)`` per pixel.
+    Two calls on the same batch give two views whose shared content is the digit.
+
+    Parameters
+    ----------
+    max_shift : int
+        Largest shift in pixels, ``>= 0``.
+    noise : float
+        Standard deviation of the pixel noise, ``>= 0``.
+    """
+
+    def __init__(self, max_shift: int = 1, noise: float = 0.1) -> None:
+        check_positive_int("max_shift", max_shift, minimum=0)
+        if not noise >= 0:
+            raise ValueError(f"noise must be >= 0, got {noise!r}")
+        self.max_shift = max_shift
+        self.noise = float(noise)
+
+    def __repr__(self) -> str:
+        return f"TwoViewAugment(max_shift={self.max_shift}, noise={self.noise})"
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Return one random view of ``x`` (shape ``(n, c, h, w)``), drawn with ``generator``."""
+        if x.dim() != 4:
+            raise ValueError(f"expected images of shape (n, c, h, w), got {tuple(x.shape)}")
+        n, _, h, w = x.shape
+        out = x
+        s = self.max_shift
+        if s > 0:
+            pad = torch.nn.functional.pad(x, (s, s, s, s))
+            shifts = torch.randint(0, 2 * s + 1, (n, 2), generator=generator, device="cpu")
+            rows = (torch.arange(h)[None, :] + shifts[:, :1]).to(x.device)  # (n, h)
+            cols = (torch.arange(w)[None, :] + shifts[:, 1:]).to(x.device)  # (n, w)
+            batch = torch.arange(n, device=x.device)[:, None, None]
+            out = pad[batch, :, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
+            out = out.permute(0, 3, 1, 2)
+        if self.noise > 0:
+            eps = torch.randn(out.shape, generator=generator, device="cpu").to(x.device)
+            out = out + self.noise * eps
+        return out.clamp(0.0, 1.0)

@@ -1,0 +1,177 @@
+"""Encoders and critics.
+
+A *critic* maps a batch of pairs to a score matrix: ``scores[i, j] = T(a_i, b_j)``, shape
+``(n, n)``, with the positive (jointly drawn) pairs on the diagonal and the ``n (n - 1)``
+off-diagonal entries serving as negatives (samples of the product of marginals).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_choice, check_positive_int
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
+
+
+def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, activation: str = "relu") -> nn.Sequential:
+    """A plain MLP: ``layers`` hidden layers of width ``hidden``, then a linear output.
+
+    Parameters
+    ----------
+    in_dim, hidden, out_dim : int
+        Input width, hidden width and output width, all ``>= 1``.
+    layers : int
+        Number of hidden layers, ``>= 1``.
+    activation : str
+        One of ``"relu"``, ``"gelu"``, ``"tanh"``, ``"silu"``.
+    """
+    for name, v in (("in_dim", in_dim), ("hidden", hidden), ("out_dim", out_dim), ("layers", layers)):
+        check_positive_int(name, v)
+    act = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
+    mods: list[nn.Module] = []
+    width = in_dim
+    for _ in range(layers):
+        mods += [nn.Linear(width, hidden), act()]
+        width = hidden
+    mods.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*mods)
+
+
+class MLPEncoder(nn.Module):
+    """MLP encoder: flattens its input and maps it to ``out_dim`` features.
+
+    Shapes: ``(n, *in_shape) -> (n, out_dim)`` where ``prod(in_shape) == in_dim``.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 256, layers: int = 2,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        self.net = mlp(in_dim, hidden, out_dim, layers, activation)
+        self.in_dim, self.out_dim = in_dim, out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1))
+
+
+class ConvEncoder(nn.Module):
+    """Small conv encoder for 8x8 single-channel images.
+
+    ``(n, 1, 8, 8)`` -> conv3x3(c) -> ReLU -> conv3x3 stride 2 (2c, 4x4) -> ReLU
+    -> conv3x3 stride 2 (2c, 2x2) -> ReLU -> flatten (8c) -> linear(hidden) -> ReLU
+    -> linear(out_dim).
+
+    Parameters
+    ----------
+    out_dim : int
+        Embedding size.
+    channels : int
+        Width ``c`` of the first convolution.
+    hidden : int
+        Width of the fully connected layer.
+    """
+
+    def __init__(self, out_dim: int, channels: int = 32, hidden: int = 128) -> None:
+        super().__init__()
+        for name, v in (("out_dim", out_dim), ("channels", channels), ("hidden", hidden)):
+            check_positive_int(name, v)
+        c = channels
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(8 * c, hidden), nn.ReLU(), nn.Linear(hidden, out_dim),
+        )
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (8, 8):
+            raise ValueError(f"ConvEncoder expects 8x8 images, got shape {tuple(x.shape)}")
+        return self.net(x)
+
+
+class SeparableCritic(nn.Module):
+    """Separable critic ``T(a, b) = g(a)^T W h(b) / tau``.
+
+    ``kind="dot"`` uses ``W = I``; ``kind="bilinear"`` learns ``W``. With ``normalize=True``,
+    ``g(a)`` and ``h(b)`` are scaled to unit length first (the cosine critic of SimCLR), so
+    ``|T| <= 1/tau`` for ``"dot"``. With ``hidden`` given, ``g``
+    and ``h`` are MLPs to ``embed_dim`` features; otherwise they are the identity and the inputs
+    must already have matching sizes (the usual case on top of an encoder).
+
+    Shapes: ``a (n, dim_a)``, ``b (n, dim_b)`` -> scores ``(n, n)``.
+    """
+
+    KINDS = ("dot", "bilinear")
+
+    def __init__(self, dim_a: int, dim_b: int | None = None, kind: str = "dot", hidden: int | None = None,
+                 embed_dim: int = 32, temperature: float = 1.0, normalize: bool = False) -> None:
+        super().__init__()
+        check_choice("critic kind", kind, self.KINDS)
+        dim_b = dim_a if dim_b is None else dim_b
+        check_positive_int("dim_a", dim_a)
+        check_positive_int("dim_b", dim_b)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        if hidden is None:
+            if dim_a != dim_b:
+                raise ValueError(f"without hidden layers dim_a and dim_b must match, got {dim_a} and {dim_b}")
+            self.g: nn.Module = nn.Identity()
+            self.h: nn.Module = nn.Identity()
+            width = dim_a
+        else:
+            self.g = mlp(dim_a, hidden, embed_dim)
+            self.h = mlp(dim_b, hidden, embed_dim)
+            width = embed_dim
+        self.kind = kind
+        self.normalize = normalize
+        self.temperature = float(temperature)
+        self.weight = nn.Parameter(torch.eye(width)) if kind == "bilinear" else None
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ga, hb = self.g(a), self.h(b)
+        if self.normalize:
+            ga, hb = F.normalize(ga, dim=-1), F.normalize(hb, dim=-1)
+        if self.weight is not None:
+            ga = ga @ self.weight
+        return ga @ hb.T / self.temperature
+
+
+class ConcatCritic(nn.Module):
+    """Concatenation critic ``T(a, b) = MLP([a, b])``, evaluated on all ``n^2`` pairs.
+
+    More expressive than a separable critic, and ``n`` times more expensive.
+    Shapes: ``a (n, dim_a)``, ``b (n, dim_b)`` -> scores ``(n, n)``.
+    """
+
+    def __init__(self, dim_a: int, dim_b: int | None = None, hidden: int = 128, layers: int = 2) -> None:
+        super().__init__()
+        dim_b = dim_a if dim_b is None else dim_b
+        self.net = mlp(dim_a + dim_b, hidden, 1, layers)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        n = a.shape[0]
+        pairs = torch.cat([a[:, None, :].expand(n, b.shape[0], -1), b[None, :, :].expand(n, -1, -1)], dim=-1)
+        return self.net(pairs).squeeze(-1)
+
+
+CRITICS = ("dot", "bilinear", "concat")
+
+
+def make_critic(name: str, dim_a: int, dim_b: int | None = None, hidden: int | None = None,
+                **kwargs: float | int) -> nn.Module:
+    """Build a critic by name: ``"dot"``, ``"bilinear"`` (separable) or ``"concat"``.
+
+    Extra keyword arguments go to the critic's constructor.
+    """
+    check_choice("critic", name, CRITICS)
+    if name == "concat":
+        return ConcatCritic(dim_a, dim_b, hidden=hidden or 128, **kwargs)
+    return SeparableCritic(dim_a, dim_b, kind=name, hidden=hidden, **kwargs)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
