@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -44,7 +45,7 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
 
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
-            cwd: str | Path | None = None, log_output: bool = False) -> Path:
+            cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False) -> Path:
     """Execute one notebook with papermill in a fresh ``python3`` kernel.
 
     Parameters
@@ -57,13 +58,25 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
         Working directory of the kernel (the notebooks must not depend on it).
     log_output : bool
         Stream the cells' output to the log.
+    progress_bars : bool
+        Keep the notebook's tqdm bars. Off by default (``TQDM_DISABLE=1`` in the kernel): a
+        stored widget bar renders on GitHub as a frozen "0%", which misleads a reader.
     """
     import papermill as pm  # imported lazily: it is slow to import
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
-                        cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output)
+    saved = os.environ.get("TQDM_DISABLE")
+    if not progress_bars:
+        os.environ["TQDM_DISABLE"] = "1"
+    try:
+        pm.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
+                            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output)
+    finally:
+        if saved is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = saved
     return output
 
 

@@ -36,7 +36,7 @@ def set_theme(context: str = "notebook") -> None:
     """
     check_choice("context", context, ("paper", "notebook", "talk", "poster"))
     sns.set_theme(context=context, style="whitegrid", palette="colorblind")
-    mpl.rcParams.update({"figure.dpi": 90, "axes.titleweight": "bold", "figure.autolayout": False})
+    mpl.rcParams.update({"figure.dpi": 90, "axes.titleweight": "bold", "figure.constrained_layout.use": True})
 
 
 def method_color(name: str) -> str:
