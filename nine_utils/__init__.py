@@ -1,15 +1,33 @@
 """nine_utils: the small shared library of the NINE notebook course.
 
 Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
-:mod:`~nine_utils.objectives`, :mod:`~nine_utils.training`, :mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
+(distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
+:mod:`~nine_utils.metrics`,
 :mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
 for running the course.
 """
 
+from .adversarial import AdversarialPriorMatching
 from .data import DigitsSplit, TwoViewAugment, digits_split, load_digits
 from .device import resolve_device, seed_everything
+from .dm import (
+    PRIORS,
+    DMScore,
+    FactorizedPrior,
+    Prior,
+    StandardNormal,
+    StandardUniform,
+    dm_report,
+    gaussian_w2_score,
+    get_prior,
+    ks_score,
+    noise_floor,
+    sliced_w2_score,
+)
 from .metrics import knn_accuracy, linear_probe_accuracy
 from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
+from .nine import GaussianChannelCritic, GaussianNINEHead, gaussian_capacity
 from .objectives import (
     OBJECTIVES,
     SURROGATES,
@@ -32,6 +50,9 @@ from .training import TrainHistory, embed, train_infomax
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
+    "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
+    "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
     "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
     "SeparableCritic", "TrainHistory", "TwoViewAugment", "count_parameters", "digits_split", "donsker_varadhan",
     "embed", "gaussian_log_ratio", "gaussian_mi", "get_objective", "infonce", "infonce_ceiling", "jsd",

@@ -21,6 +21,9 @@ Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 Channel = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 """A random map applied to the second branch's embeddings, e.g. additive noise."""
 
+Regularizer = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+"""An extra loss on the first branch's embeddings: ``(embeddings, generator) -> scalar``."""
+
 
 @dataclass
 class TrainHistory:
@@ -76,6 +79,7 @@ def train_infomax(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     channel: Channel | None = None,
+    regularizer: Regularizer | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     progress: bool = True,
@@ -86,7 +90,8 @@ def train_infomax(
     Each step draws a batch ``x_b`` (shape ``(n, ...)``), makes two views ``v_1, v_2`` with
     ``augment``, embeds them, optionally passes the second embedding through ``channel``, and
     maximises ``objective(critic(f(v_1), channel(f(v_2))))``, i.e. an estimate of
-    ``I(f(X'); channel(f(X)))``. Adam updates encoder and critic together.
+    ``I(f(X'); channel(f(X)))``. Adam updates encoder and critic together. With a
+    ``regularizer`` the loss is ``-objective + regularizer(f(v_1), generator)``.
 
     Parameters
     ----------
@@ -108,9 +113,16 @@ def train_infomax(
         Adam settings; ``lr > 0``, ``weight_decay >= 0``.
     channel : callable, optional
         ``(embeddings, generator) -> embeddings`` applied to the second branch in training only.
+    regularizer : callable, optional
+        ``(embeddings, generator) -> scalar`` loss on the first branch's embeddings ``(n, d)``,
+        added to ``-objective`` at each step, e.g.
+        :class:`nine_utils.adversarial.AdversarialPriorMatching`. It may update its own modules
+        (their parameters are not in the optimizer here). Then ``loss`` in the history includes
+        it, while ``mi`` does not.
     seed : int
-        Seeds the generator used for shuffling, views and the channel. Weight initialisation is
-        the caller's: seed before building the modules (:func:`nine_utils.seed_everything`).
+        Seeds the generator used for shuffling, views, the channel and the regularizer. Weight
+        initialisation is the caller's: seed before building the modules
+        (:func:`nine_utils.seed_everything`).
     device : str or torch.device
         ``"auto"`` picks CUDA, then MPS, then CPU.
     progress : bool
@@ -160,6 +172,8 @@ def train_infomax(
             scores = critic(za, zb)
             value = fn(scores)
             loss = -value
+            if regularizer is not None:
+                loss = loss + regularizer(za, generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
