@@ -3,7 +3,7 @@
 Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
 :mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
 (distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
-:mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.metrics`,
 :mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
 for running the course.
 """
@@ -16,8 +16,10 @@ from .dm import (
     DMScore,
     FactorizedPrior,
     Prior,
+    SampledPrior,
     StandardNormal,
     StandardUniform,
+    TorchFactorizedPrior,
     dm_report,
     gaussian_w2_score,
     get_prior,
@@ -27,7 +29,7 @@ from .dm import (
 )
 from .metrics import knn_accuracy, linear_probe_accuracy
 from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
-from .nine import GaussianChannelCritic, GaussianNINEHead, gaussian_capacity
+from .nine import GaussianChannelCritic, GaussianNINEHead, UniformNINEHead, gaussian_capacity, uniform_capacity
 from .objectives import (
     OBJECTIVES,
     SURROGATES,
@@ -45,6 +47,14 @@ from .objectives import (
 from .paths import repo_root, resolve_from_root
 from .plotting import METHOD_COLORS, method_color, set_theme
 from .results import load_results, save_results, summary_table
+from .transforms import (
+    banana_prior,
+    fit_flow,
+    flow_to_gaussian,
+    flow_to_prior,
+    gaussian_mixture_prior,
+    pit_to_prior,
+)
 from .training import TrainHistory, embed, train_infomax
 
 __version__ = "0.1.0"
@@ -53,6 +63,8 @@ __all__ = [
     "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
     "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
     "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
+    "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
+    "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",
     "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
     "SeparableCritic", "TrainHistory", "TwoViewAugment", "count_parameters", "digits_split", "donsker_varadhan",
     "embed", "gaussian_log_ratio", "gaussian_mi", "get_objective", "infonce", "infonce_ceiling", "jsd",

@@ -14,8 +14,10 @@ Three statistics, all fixing the target fully (no fitted location or scale):
   covariance. Sees correlation, but only the first two moments.
 - ``"swd"``: the sliced 2-Wasserstein distance to a fresh prior sample of the same size.
 
-Priors are factorized (i.i.d. coordinates); :class:`FactorizedPrior` wraps any frozen 1-D
-``scipy.stats`` distribution.
+Priors: :class:`FactorizedPrior` wraps any frozen 1-D ``scipy.stats`` distribution and
+:class:`TorchFactorizedPrior` any scalar ``torch.distributions`` one with a CDF and inverse CDF
+(i.i.d. coordinates); :class:`SampledPrior` is a non-factorized prior known only by a sampler,
+for the sliced metric (and the Gaussian W2 from estimated moments).
 """
 
 from __future__ import annotations
@@ -181,16 +183,147 @@ def _builtin_prior(name: str) -> Prior:
     return PRIORS[name]()
 
 
-def get_prior(prior: str | Prior) -> Prior:
-    """Look up a prior by name (``"normal"``, ``"uniform"``), or pass a :class:`Prior` through.
+class TorchFactorizedPrior:
+    """A prior with i.i.d. coordinates following a 1-D ``torch.distributions`` distribution.
 
-    Raises ``ValueError`` listing the allowed names for an unknown name.
+    Uses the distribution's ``cdf``, ``icdf`` and ``mean``/``variance``. Sampling goes through the
+    inverse CDF of numpy uniforms, so the seeded numpy generator controls it. Distributions
+    without ``icdf`` (e.g. ``Beta``, ``Gamma`` in torch) are rejected: wrap the equivalent
+    ``scipy.stats`` distribution in :class:`FactorizedPrior` instead.
+
+    Parameters
+    ----------
+    dist : torch.distributions.Distribution
+        A scalar (batch shape ``()``) distribution, e.g. ``torch.distributions.Laplace(0., 1.)``.
+    name : str, optional
+        Identifies the prior; defaults to ``repr(dist)``.
+    """
+
+    def __init__(self, dist: torch.distributions.Distribution, name: str | None = None) -> None:
+        if tuple(dist.batch_shape) != () or tuple(dist.event_shape) != ():
+            raise ValueError(f"a factorized prior needs a scalar distribution, got {dist!r}")
+        for method in ("cdf", "icdf"):
+            try:
+                getattr(dist, method)(torch.tensor(0.5, dtype=torch.float64))
+            except NotImplementedError:
+                raise ValueError(f"{type(dist).__name__} has no {method}() in torch, so the probability "
+                                 "integral transform is unavailable; use the scipy.stats distribution "
+                                 "wrapped in FactorizedPrior") from None
+        self.dist = dist
+        self.name = name or repr(dist)
+
+    def __repr__(self) -> str:
+        return f"TorchFactorizedPrior(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TorchFactorizedPrior) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("TorchFactorizedPrior", self.name))
+
+    def _apply(self, method: str, x: np.ndarray) -> np.ndarray:
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        return getattr(self.dist, method)(t).double().numpy()
+
+    def sample(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+        return self.ppf(np.clip(rng.random((n, d)), 1e-12, 1.0 - 1e-12))
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return self._apply("cdf", x)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self._apply("icdf", u)
+
+    def mean(self, d: int) -> np.ndarray:
+        return np.full(d, float(self.dist.mean))
+
+    def cov(self, d: int) -> np.ndarray:
+        return float(self.dist.variance) * np.eye(d)
+
+
+class SampledPrior:
+    """A prior known only through a sampler, e.g. a non-factorized 2-D banana or mixture.
+
+    Good for the sliced metric (``"swd"``) and, through a mean and covariance estimated once
+    from ``reference_size`` draws, for ``"w2"``. It has no CDF: asking for ``"ks"`` or a
+    quantile raises ``ValueError``.
+
+    Parameters
+    ----------
+    name : str
+        Identifies the prior (and its cached floors).
+    sampler : callable
+        ``(n, rng) -> array (n, dim)`` drawing with the numpy generator ``rng``.
+    dim : int
+        Dimension of the samples.
+    reference_size : int
+        Draws used to estimate the mean and covariance.
+    """
+
+    def __init__(self, name: str, sampler: Callable[[int, np.random.Generator], np.ndarray], dim: int,
+                 reference_size: int = 200_000) -> None:
+        check_positive_int("dim", dim)
+        check_positive_int("reference_size", reference_size, minimum=2)
+        self.name, self.sampler, self.dim, self.reference_size = name, sampler, dim, reference_size
+        self._moments: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return f"SampledPrior(name={self.name!r}, dim={self.dim})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SampledPrior) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("SampledPrior", self.name))
+
+    def _check_dim(self, d: int) -> None:
+        if d != self.dim:
+            raise ValueError(f"prior {self.name!r} is {self.dim}-dimensional, got d={d}")
+
+    def sample(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+        self._check_dim(d)
+        return np.asarray(self.sampler(n, rng), dtype=np.float64).reshape(n, d)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        raise ValueError(f"prior {self.name!r} is known only through samples and has no CDF: "
+                         "use the sliced metric 'swd' (or 'w2')")
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        raise ValueError(f"prior {self.name!r} is known only through samples and has no quantile function")
+
+    def _estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._moments is None:
+            ref = self.sample(self.reference_size, self.dim, np.random.default_rng([0, 2]))
+            self._moments = (ref.mean(axis=0), np.cov(ref, rowvar=False).reshape(self.dim, self.dim))
+        return self._moments
+
+    def mean(self, d: int) -> np.ndarray:
+        self._check_dim(d)
+        return self._estimate()[0]
+
+    def cov(self, d: int) -> np.ndarray:
+        self._check_dim(d)
+        return self._estimate()[1]
+
+
+def get_prior(prior: Any) -> Prior:
+    """Turn a prior specification into a :class:`Prior`.
+
+    Accepts a built-in name (``"normal"``, ``"uniform"``), a frozen 1-D ``scipy.stats``
+    distribution (wrapped in :class:`FactorizedPrior`), a scalar ``torch.distributions``
+    distribution with ``cdf``/``icdf`` (wrapped in :class:`TorchFactorizedPrior`), or any
+    :class:`Prior` (returned as is). Raises ``ValueError`` naming the allowed forms otherwise.
     """
     if isinstance(prior, str):
         return _builtin_prior(check_choice("prior", prior, PRIORS))
-    if not isinstance(prior, Prior):
-        raise ValueError(f"prior must be one of {', '.join(map(repr, PRIORS))} or a Prior, got {prior!r}")
-    return prior
+    if isinstance(prior, torch.distributions.Distribution):
+        return TorchFactorizedPrior(prior)
+    if isinstance(prior, Prior):
+        return prior
+    if all(hasattr(prior, a) for a in ("rvs", "cdf", "ppf", "mean", "var")):
+        return FactorizedPrior(prior)
+    raise ValueError(f"prior must be one of {', '.join(map(repr, PRIORS))}, a frozen scipy.stats distribution, "
+                     f"a torch distribution with cdf/icdf, or a Prior; got {prior!r}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -180,3 +180,95 @@ class GaussianChannelCritic(nn.Module):
         if self.marginal:
             scores = scores + bb / (2.0 * (1.0 + s2)) + 0.5 * a.shape[1] * math.log1p(1.0 / s2)
         return scores
+
+
+# --------------------------------------------------------------------------------------------
+# Uniform NINE
+# --------------------------------------------------------------------------------------------
+
+def uniform_capacity(dim: int, eps: float) -> float:
+    r"""MI ceiling of ``dim`` parallel additive uniform-noise channels with inputs in ``[0, 1]``, in nats.
+
+    .. math:: I\big(U; U + Z\big) \le d \log\Big(1 + \frac{1}{2\varepsilon}\Big),
+              \qquad Z \sim U[-\varepsilon, \varepsilon]^d ,
+
+    because ``U + Z`` lives in ``[-eps, 1 + eps]`` (entropy at most ``log(1 + 2 eps)`` per
+    coordinate) and ``h(Z) = d log(2 eps)``. The bound is reached when ``U + Z`` is uniform on that
+    interval, which for ``1/(2 eps)`` an integer happens for a *lattice* input with step
+    ``2 eps``, not for ``U ~ U[0, 1]``; the uniform input attains it only as ``eps -> 0``.
+
+    Parameters
+    ----------
+    dim : int
+        Embedding size ``d``, ``>= 1``.
+    eps : float
+        Half-width of the noise, finite and ``> 0``.
+
+    Returns
+    -------
+    float
+        The bound in nats.
+    """
+    check_positive_int("dim", dim)
+    e = check_positive_float("eps", eps)
+    return dim * math.log1p(1.0 / (2.0 * e))
+
+
+class UniformNINEHead(nn.Module):
+    r"""Squashing into ``[0, 1]`` + uniform noise: the head of uniform NINE.
+
+    ``forward`` maps each coordinate to :math:`u_k = \Phi\big((z_k - \mu_k)/\sqrt{v_k + \epsilon}\big)`:
+    a batch normalization without affine parameters (batch statistics in train mode, running
+    statistics in eval mode), then the standard normal CDF :math:`\Phi`.
+
+    Why this squashing: the normalization puts every coordinate in the range where
+    :math:`\Phi` is far from saturated whatever the encoder's scale, so gradients stay alive; and
+    :math:`\Phi` is the probability integral transform of ``N(0, 1)``, so a coordinate that the
+    encoder makes Gaussian comes out exactly uniform -- uniform NINE and Gaussian NINE are the
+    same geometry seen through a fixed map. (A sigmoid would work too, but it is the PIT of the
+    logistic distribution instead, and saturates faster.)
+
+    Noise enters through :meth:`channel`, applied by the training loop to the second branch only
+    (``train_infomax(..., channel=head.channel)``): in train mode it returns ``u + Z`` with
+    ``Z ~ U[-eps, eps]^d``; in eval mode ``u`` unchanged.
+
+    Shapes: ``(n, dim) -> (n, dim)`` with values in ``[0, 1]``.
+
+    Parameters
+    ----------
+    dim : int
+        Embedding size ``d``, ``>= 1``.
+    eps : float
+        Half-width of the uniform noise, finite and ``> 0``.
+    momentum : float
+        Momentum of the running statistics, in ``(0, 1]``.
+    """
+
+    def __init__(self, dim: int, eps: float, momentum: float = 0.1) -> None:
+        super().__init__()
+        check_positive_int("dim", dim)
+        self.eps = check_positive_float("eps", eps)
+        if not 0.0 < momentum <= 1.0:
+            raise ValueError(f"momentum must lie in (0, 1], got {momentum!r}")
+        self.dim = dim
+        self.norm = nn.BatchNorm1d(dim, eps=1e-8, affine=False, momentum=float(momentum))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, eps={self.eps}"
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Squash ``z`` (shape ``(n, dim)``) into ``[0, 1]``; no noise is added here."""
+        if z.dim() != 2 or z.shape[1] != self.dim:
+            raise ValueError(f"expected embeddings of shape (n, {self.dim}), got {tuple(z.shape)}")
+        return torch.special.ndtr(self.norm(z))
+
+    def channel(self, u: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``u + Z``, ``Z ~ U[-eps, eps]^d`` drawn on the CPU with ``generator``, in train mode only."""
+        if not self.training:
+            return u
+        noise = torch.rand(u.shape, generator=generator, device="cpu", dtype=u.dtype).to(u.device)
+        return u + self.eps * (2.0 * noise - 1.0)
+
+    def capacity(self) -> float:
+        r"""The MI ceiling ``d log(1 + 1/(2 eps))`` in nats; see :func:`uniform_capacity`."""
+        return uniform_capacity(self.dim, self.eps)
