@@ -9,7 +9,7 @@ for running the course.
 """
 
 from .adversarial import AdversarialPriorMatching
-from .data import DigitsSplit, TwoViewAugment, digits_split, load_digits
+from .data import DATASET_NAMES, DigitsSplit, TwoViewAugment, dataset_split, digits_split, load_digits
 from .device import resolve_device, seed_everything
 from .dm import (
     PRIORS,
@@ -63,7 +63,7 @@ __all__ = [
     "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
     "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
     "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
-    "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
+    "DATASET_NAMES", "dataset_split", "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
     "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",
     "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
     "SeparableCritic", "TrainHistory", "TwoViewAugment", "count_parameters", "digits_split", "donsker_varadhan",

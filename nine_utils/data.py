@@ -113,3 +113,68 @@ class TwoViewAugment:
             eps = torch.randn(out.shape, generator=generator, device="cpu").to(x.device)
             out = out + self.noise * eps
         return out.clamp(0.0, 1.0)
+
+
+DATASET_NAMES = ("digits", "mnist", "fashion_mnist")
+"""Datasets :func:`dataset_split` knows. Only ``"digits"`` works offline with no set-up."""
+
+
+def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int = 0, *, root: str = "data",
+                  max_train: int | None = None, max_test: int | None = None, download: bool = True) -> DigitsSplit:
+    """A train/test split of a named image dataset, as float tensors in ``[0, 1]``.
+
+    ``"digits"`` is :func:`digits_split` (8x8, offline). ``"mnist"`` and ``"fashion_mnist"``
+    (28x28) use their official splits, downloaded once into ``<root>/<name>/`` with SHA-256
+    checks (:func:`nine_utils.mnist.load_idx_dataset`); ``max_train`` / ``max_test`` keep a
+    random subset of that size (drawn with ``seed``) so a CPU run stays short.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASET_NAMES`.
+    test_fraction : float
+        Held-out share for ``"digits"`` (the others have a fixed test set).
+    seed : int
+        Seed of the split or of the subsets.
+    root : str
+        Data folder for the downloads, relative to the repository root unless absolute.
+    max_train, max_test : int, optional
+        Subset sizes, ``>= 1``.
+    download : bool
+        Allow downloading missing files.
+
+    Returns
+    -------
+    DigitsSplit
+        Images ``(n, 1, s, s)``, labels ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (listing :data:`DATASET_NAMES`) or bad sizes, before any download.
+    ConnectionError
+        When a download is needed and impossible; the message says where to put the files.
+    """
+    from ._checks import check_choice
+
+    check_choice("dataset", name, DATASET_NAMES)
+    for label, value in (("max_train", max_train), ("max_test", max_test)):
+        if value is not None:
+            check_positive_int(label, value)
+    if name == "digits":
+        split = digits_split(test_fraction, seed)
+    else:
+        from .mnist import load_idx_dataset
+
+        split = DigitsSplit(*load_idx_dataset(name, root, download))
+    gen = torch.Generator().manual_seed(seed)
+
+    def subset(x: torch.Tensor, y: torch.Tensor, k: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        if k is None or k >= len(y):
+            return x, y
+        idx = torch.randperm(len(y), generator=gen)[:k].sort().values
+        return x[idx], y[idx]
+
+    x_tr, y_tr = subset(split.x_train, split.y_train, max_train)
+    x_te, y_te = subset(split.x_test, split.y_test, max_test)
+    return DigitsSplit(x_tr, y_tr, x_te, y_te)

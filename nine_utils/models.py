@@ -57,11 +57,12 @@ class MLPEncoder(nn.Module):
 
 
 class ConvEncoder(nn.Module):
-    """Small conv encoder for 8x8 single-channel images.
+    """Small conv encoder for square single-channel images (8x8 digits by default, 28x28 MNIST, ...).
 
-    ``(n, 1, 8, 8)`` -> conv3x3(c) -> ReLU -> conv3x3 stride 2 (2c, 4x4) -> ReLU
-    -> conv3x3 stride 2 (2c, 2x2) -> ReLU -> flatten (8c) -> linear(hidden) -> ReLU
-    -> linear(out_dim).
+    ``(n, 1, s, s)`` -> conv3x3(c) -> ReLU -> conv3x3 stride 2 (2c) -> ReLU -> further conv3x3
+    stride 2 (2c) + ReLU until the map is 2x2 -> flatten (8c) -> linear(hidden) -> ReLU
+    -> linear(out_dim). For ``s = 8`` that is two stride-2 layers (8 -> 4 -> 2); for ``s = 28``
+    four (28 -> 14 -> 7 -> 4 -> 2).
 
     Parameters
     ----------
@@ -71,24 +72,31 @@ class ConvEncoder(nn.Module):
         Width ``c`` of the first convolution.
     hidden : int
         Width of the fully connected layer.
+    image_size : int
+        Side ``s`` of the input images, ``>= 4``.
     """
 
-    def __init__(self, out_dim: int, channels: int = 32, hidden: int = 128) -> None:
+    def __init__(self, out_dim: int, channels: int = 32, hidden: int = 128, image_size: int = 8) -> None:
         super().__init__()
         for name, v in (("out_dim", out_dim), ("channels", channels), ("hidden", hidden)):
             check_positive_int(name, v)
+        check_positive_int("image_size", image_size, minimum=4)
         c = channels
-        self.net = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(8 * c, hidden), nn.ReLU(), nn.Linear(hidden, out_dim),
-        )
+        layers: list[nn.Module] = [nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
+                                   nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU()]
+        size = (image_size + 1) // 2
+        while size > 2:
+            layers += [nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.ReLU()]
+            size = (size + 1) // 2
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(2 * c * size * size, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, out_dim))
         self.out_dim = out_dim
+        self.image_size = image_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2:] != (8, 8):
-            raise ValueError(f"ConvEncoder expects 8x8 images, got shape {tuple(x.shape)}")
+        s = self.image_size
+        if x.shape[-2:] != (s, s):
+            raise ValueError(f"ConvEncoder(image_size={s}) expects {s}x{s} images, got shape {tuple(x.shape)}")
         return self.net(x)
 
 

@@ -51,6 +51,8 @@ def test_encoders_shapes():
     assert nu.MLPEncoder(64, 3)(x).shape == (5, 3)
     with pytest.raises(ValueError, match="8x8"):
         nu.ConvEncoder(4)(torch.rand(2, 1, 28, 28))
+    assert nu.ConvEncoder(6, image_size=28)(torch.rand(3, 1, 28, 28)).shape == (3, 6)
+    assert nu.ConvEncoder(6, image_size=16)(torch.rand(3, 1, 16, 16)).shape == (3, 6)
     with pytest.raises(ValueError, match="out_dim"):
         nu.ConvEncoder(0)
 
