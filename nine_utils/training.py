@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ._progress import progress_bar
 
 from ._checks import check_positive_float, check_positive_int
 from .device import resolve_device
@@ -158,7 +158,7 @@ def train_infomax(
     surrogate = objective in SURROGATES
 
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc or objective, disable=not progress, leave=False)
+    bar = progress_bar(range(epochs), progress, desc=desc or objective, leave=False)
     for _ in bar:
         perm = torch.randperm(x.shape[0], generator=generator)
         sum_loss = sum_mi = 0.0

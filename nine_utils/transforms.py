@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ._progress import progress_bar
 
 from ._checks import check_choice, check_positive_float, check_positive_int
 from .dm import Prior, SampledPrior, get_prior
@@ -124,7 +124,7 @@ def fit_flow(samples: torch.Tensor | np.ndarray, *, transforms: int = 4, hidden:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     losses: list[float] = []
     start = time.perf_counter()
-    for _ in tqdm(range(steps), desc="flow", disable=not progress, leave=False):
+    for _ in progress_bar(range(steps), progress, desc="flow", leave=False):
         batch = y[torch.randint(0, y.shape[0], (min(batch_size, y.shape[0]),), generator=gen)]
         loss = -flow().log_prob(batch).mean()
         opt.zero_grad(set_to_none=True)
