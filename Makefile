@@ -3,6 +3,9 @@
 #   make test     unit tests, smoke runs of every notebook, nbval over the committed notebooks
 #   make lab      open JupyterLab on notebooks/
 #   make refresh  re-execute the committed notebooks in place (their stored outputs)
+#   make nav      regenerate each notebook's links/badges, its Colab cell and the README table
+#   make student  regenerate the student copies in notebooks/student/
+#   make site     render the notebooks to HTML in site/ (open site/index.html)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +16,7 @@ TORCH_CONSTRAINT ?= constraints.txt
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help setup run test lab refresh clean
+.PHONY: help setup run test lab refresh nav student site clean
 .DEFAULT_GOAL := help
 
 help:
@@ -21,6 +24,10 @@ help:
 	@echo "make test     unit tests + smoke run of every notebook + nbval over the committed notebooks"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make refresh  re-execute the committed notebooks in place"
+	@echo "make nav      regenerate the notebooks' previous/next links, badges, Colab cell and the README table"
+	@echo "make student  write the student copies (solutions removed, outputs stripped) to notebooks/student/"
+	@echo "make site     render every notebook with its outputs to HTML in site/ (open site/index.html)"
+	@echo "make sweep    example sweep: notebook 03 over 3 seeds, trade-off figure with bands"
 	@echo "make clean    remove results/ and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT))
@@ -44,6 +51,23 @@ lab: setup
 refresh: setup
 	$(BIN)/python -m nine_utils.notebooks refresh
 
+nav: setup
+	$(BIN)/python -m nine_utils.teaching nav
+
+student: setup
+	$(BIN)/python -m nine_utils.teaching student
+
+site: setup
+	$(BIN)/python -m nine_utils.teaching site --out site
+
 clean:
 	rm -rf results .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# Example sweep: notebook 03's sigma trade-off over 3 seeds, with error bands (results/sweeps/sigma-tradeoff/).
+SWEEP_NOTEBOOK ?= 03_gaussian_matching
+SWEEP_ARGS ?= -p seed 0 1 2 --jobs 2 --name sigma-tradeoff --explode sigma_sweep --plot sigma probe_acc --plot sigma ks_ratio
+
+.PHONY: sweep
+sweep: setup
+	$(BIN)/python -m nine_utils.sweep $(SWEEP_NOTEBOOK) $(SWEEP_ARGS)

@@ -10,6 +10,7 @@ import yaml
 
 from nine_utils.notebooks import nine_metadata, notebook_paths
 from nine_utils.paths import repo_root
+from nine_utils.teaching import strip_nav
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
@@ -75,8 +76,10 @@ def test_notebook_structure(path: Path):
     assert "injected-parameters" not in json.dumps([c["metadata"] for c in cells])
 
     # the story: title and goals first, learned / exercises with collapsed solutions, results last
+    assert cells[0]["cell_type"] == "markdown", "the first cell is the title cell"
     text = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
-    assert text[0].startswith("# ") and "learning goals" in text[0].lower()
+    title = strip_nav(text[0])  # the generated previous/next block (make nav) heads the title cell
+    assert title.startswith("# ") and "learning goals" in title.lower()
     assert any("## What we learned" in t for t in text)
     assert any("<details>" in t for t in text)
     assert "save_results(" in "".join(code[-1]["source"])
