@@ -3,7 +3,7 @@
 Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
 :mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
 (distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
-:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.metrics`,
 :mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
 for running the course.
 """
@@ -12,6 +12,7 @@ from .adversarial import AdversarialPriorMatching
 from .anomaly import ALTERNATIVES, auroc, chi2_pvalue, chi2_score, false_positive_rate
 from .data import DATASET_NAMES, DigitsSplit, TwoViewAugment, dataset_split, digits_split, load_digits
 from .device import resolve_device, seed_everything
+from .generative import frechet_distance, inception_score
 from .dm import (
     PRIORS,
     DMScore,
@@ -56,6 +57,7 @@ from .transforms import (
     gaussian_mixture_prior,
     pit_to_prior,
 )
+from .vae import MLPVAE, VAEHistory, gaussian_kl, train_vae, vae_loss
 from .training import TrainHistory, embed, train_infomax
 
 __version__ = "0.1.0"
@@ -64,6 +66,7 @@ __all__ = [
     "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
     "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
     "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
+    "frechet_distance", "inception_score", "MLPVAE", "VAEHistory", "gaussian_kl", "train_vae", "vae_loss",
     "ALTERNATIVES", "auroc", "chi2_pvalue", "chi2_score", "false_positive_rate", "DATASET_NAMES", "dataset_split", "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
     "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",
     "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
