@@ -3,7 +3,7 @@
 Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
 :mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
 (distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
-:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.toy` (1-D toys), :mod:`~nine_utils.metrics`,
 :mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
 for running the course.
 """
@@ -58,6 +58,7 @@ from .transforms import (
     pit_to_prior,
 )
 from .vae import MLPVAE, VAEHistory, gaussian_kl, train_vae, vae_loss
+from .toy import TOY_DISTRIBUTIONS, MapFit, heldout_infonce, map_fit, recompute_running_stats, toy_distribution, transport_map
 from .training import TrainHistory, embed, train_infomax
 
 __version__ = "0.1.0"
@@ -66,7 +67,8 @@ __all__ = [
     "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
     "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
     "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
-    "frechet_distance", "inception_score", "MLPVAE", "VAEHistory", "gaussian_kl", "train_vae", "vae_loss",
+    "TOY_DISTRIBUTIONS", "MapFit", "heldout_infonce", "map_fit", "recompute_running_stats", "toy_distribution",
+    "transport_map", "frechet_distance", "inception_score", "MLPVAE", "VAEHistory", "gaussian_kl", "train_vae", "vae_loss",
     "ALTERNATIVES", "auroc", "chi2_pvalue", "chi2_score", "false_positive_rate", "DATASET_NAMES", "dataset_split", "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
     "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",
     "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
