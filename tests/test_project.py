@@ -64,6 +64,9 @@ def test_notebook_structure(path: Path):
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     params = pm.inspect_notebook(str(path))
     assert REQUIRED_PARAMETERS <= set(params), f"parameters cell lacks {REQUIRED_PARAMETERS - set(params)}"
+    # papermill silently drops a parameter whose line it cannot parse (e.g. '=' in a comment)
+    assigned = set(re.findall(r"^([A-Za-z_]\w*)\s*=", "".join(cells[tagged[0]]["source"]), re.M))
+    assert assigned == set(params), f"papermill cannot see the parameters {sorted(assigned - set(params))}"
 
     meta = nine_metadata(path)
     assert set(meta["smoke_parameters"]) <= set(params), "smoke parameters must be parameters"
