@@ -32,7 +32,7 @@ from .dm import (
 from .metrics import knn_accuracy, linear_probe_accuracy
 from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
 from .uniform import UniformChannelCritic
-from .nine import GaussianChannelCritic, GaussianNINEHead, UniformNINEHead, gaussian_capacity, uniform_capacity
+from .nine import FusedGaussianChannelCritic, GaussianChannelCritic, GaussianNINEHead, UniformNINEHead, gaussian_capacity, uniform_capacity
 from .objectives import (
     OBJECTIVES,
     SURROGATES,
@@ -68,7 +68,7 @@ __all__ = [
     "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
     "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
     "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
-    "UniformChannelCritic", "TOY_DISTRIBUTIONS", "MapFit", "heldout_infonce", "map_fit", "recompute_running_stats", "toy_distribution",
+    "FusedGaussianChannelCritic", "UniformChannelCritic", "TOY_DISTRIBUTIONS", "MapFit", "heldout_infonce", "map_fit", "recompute_running_stats", "toy_distribution",
     "transport_map", "frechet_distance", "inception_score", "MLPVAE", "VAEHistory", "gaussian_kl", "train_vae", "vae_loss",
     "ALTERNATIVES", "auroc", "chi2_pvalue", "chi2_score", "false_positive_rate", "DATASET_NAMES", "dataset_split", "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
     "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",

@@ -272,3 +272,45 @@ class UniformNINEHead(nn.Module):
     def capacity(self) -> float:
         r"""The MI ceiling ``d log(1 + 1/(2 eps))`` in nats; see :func:`uniform_capacity`."""
         return uniform_capacity(self.dim, self.eps)
+
+
+class FusedGaussianChannelCritic(GaussianChannelCritic):
+    r""":class:`GaussianChannelCritic` computed as one matrix product: the same scores, cheaper.
+
+    The scores are those of the parent class (same ``sigma`` and ``marginal``), rewritten as an
+    inner product of augmented embeddings of width ``d + 2``,
+
+    .. math:: T(a_i, b_j) = \Big[\tfrac{a_i}{\sigma^2},\ -\tfrac{\lVert a_i\rVert^2}{2\sigma^2},\ 1\Big]
+              \cdot \Big[b_j,\ 1,\ -c\,\lVert b_j\rVert^2 + K\Big] ,
+
+    with :math:`c = \frac1{2\sigma^2} - \frac1{2(1+\sigma^2)}` and
+    :math:`K = \frac d2\log(1 + 1/\sigma^2)` (``marginal=True``), or :math:`c = \frac1{2\sigma^2}`
+    and :math:`K = 0` (``marginal=False``). Expanding the square gives the parent's formula. The
+    parent builds the ``(n, m)`` matrix of squared distances with several elementwise passes over
+    it; here the whole ``(n, m)`` matrix comes out of a single matrix product, which on a CPU
+    with ``n = m = 256`` roughly halves the cost of a critic call plus InfoNCE, forward and
+    backward. Values agree with the parent's up to floating-point rounding (the parent also clips
+    squared distances at 0, which only matters for rounding errors).
+
+    Shapes: ``a (n, d)`` clean embeddings, ``b (m, d)`` noisy ones -> scores ``(n, m)``.
+
+    Parameters
+    ----------
+    sigma : float
+        Noise standard deviation of the channel, finite and ``> 0``.
+    marginal : bool
+        Include the ``-log p(b_j)`` term of the target (default), as in the parent class.
+    """
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+            raise ValueError(f"expected shapes a (n, d) and b (m, d), "
+                             f"got {tuple(a.shape)} and {tuple(b.shape)}")
+        s2 = self.sigma ** 2
+        c = 0.5 / s2 - (0.5 / (1.0 + s2) if self.marginal else 0.0)
+        k = 0.5 * a.shape[1] * math.log1p(1.0 / s2) if self.marginal else 0.0
+        col = (a * a).sum(1, keepdim=True) * (-0.5 / s2)  # (n, 1)
+        row = (b * b).sum(1, keepdim=True) * (-c) + k  # (m, 1)
+        left = torch.cat([a / s2, col, torch.ones_like(col)], dim=1)  # (n, d + 2)
+        right = torch.cat([b, torch.ones_like(row), row], dim=1)  # (m, d + 2)
+        return left @ right.T
