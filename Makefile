@@ -42,8 +42,10 @@ run: setup
 	@echo
 	@$(BIN)/python -m nine_utils.results results
 
+# TQDM_DISABLE: a long cell's progress-bar updates can overflow the kernel's output queue, which
+# then drops the final "idle" message and nbval fails the cell with "waiting for output".
 test: setup
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS)
+	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS)
 
 lab: setup
 	$(BIN)/jupyter lab notebooks
