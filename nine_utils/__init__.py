@@ -3,7 +3,8 @@
 Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
 :mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
 (distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
-:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.toy` (1-D toys), :mod:`~nine_utils.metrics`,
+:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.toy` (1-D toys),
+:mod:`~nine_utils.shapes` (rendered shapes with known factors), :mod:`~nine_utils.disentanglement` (MIG, DCI), :mod:`~nine_utils.metrics`,
 :mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
 for running the course.
 """
@@ -12,6 +13,7 @@ from .adversarial import AdversarialPriorMatching
 from .anomaly import ALTERNATIVES, auroc, chi2_pvalue, chi2_score, false_positive_rate
 from .data import DATASET_NAMES, DigitsSplit, TwoViewAugment, dataset_split, digits_split, load_digits
 from .device import resolve_device, seed_everything
+from .disentanglement import DCIResult, MIGResult, dci, discretize, mig, random_rotation
 from .generative import frechet_distance, inception_score
 from .dm import (
     PRIORS,
@@ -49,6 +51,17 @@ from .objectives import (
 )
 from .paths import repo_root, resolve_from_root
 from .plotting import METHOD_COLORS, method_color, set_theme
+from .shapes import (
+    CONTINUOUS_FACTORS,
+    FACTOR_NAMES,
+    SHAPES,
+    ShapesData,
+    ShapeViews,
+    jitter_factors,
+    make_shapes,
+    render_shapes,
+    sample_factors,
+)
 from .results import load_results, save_results, summary_table
 from .transforms import (
     banana_prior,
@@ -78,4 +91,7 @@ __all__ = [
     "knn_accuracy", "linear_probe_accuracy", "load_digits", "load_results", "make_critic", "method_color", "mlp",
     "nwj", "repo_root", "resolve_device", "resolve_from_root", "rho_for_mi", "sample_correlated_gaussians",
     "save_results", "seed_everything", "set_theme", "summary_table", "train_infomax",
+    "DCIResult", "MIGResult", "dci", "discretize", "mig", "random_rotation",
+    "CONTINUOUS_FACTORS", "FACTOR_NAMES", "SHAPES", "ShapesData", "ShapeViews", "jitter_factors", "make_shapes",
+    "render_shapes", "sample_factors",
 ]
