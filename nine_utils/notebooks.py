@@ -118,7 +118,8 @@ def _main(argv: list[str] | None = None) -> int:
             strip_run_metadata(p)
             where = p.relative_to(root)
         else:
-            where = execute(p, root / args.out / p.name, params, cwd=p.parent).relative_to(root)
+            out = execute(p, root / args.out / p.name, params, cwd=p.parent)  # --out may lie outside the repository
+            where = out.relative_to(root) if out.is_relative_to(root) else out
         print(f"{p.name}: {time.perf_counter() - t0:.1f} s -> {where}", flush=True)
     return 0
 

@@ -24,6 +24,7 @@ from papermill.exceptions import PapermillExecutionError
 import nine_utils.mnist as mn
 from nine_utils.notebooks import execute, nine_metadata
 from nine_utils.paths import repo_root
+from test_notebooks import _numbers  # the tests folder is on sys.path (pytest's default import mode)
 
 STEMS = ["03_gaussian_matching", "06_anomaly_detection"]
 CLOSED_PORT = "http://127.0.0.1:9/"  # the discard port: nothing listens, the connection is refused at once
@@ -77,19 +78,6 @@ def patch_kernel_mnist(monkeypatch, folder, sums):
 def fake_mnist(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     return root, write_fake_mnist(root / "mnist", FAKE_TRAIN, FAKE_TEST)
-
-
-def _numbers(obj):
-    if isinstance(obj, bool):
-        return
-    if isinstance(obj, (int, float)):
-        yield obj
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _numbers(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _numbers(v)
 
 
 @pytest.mark.notebook
