@@ -1,6 +1,7 @@
 """The sweep command, end to end on a tiny notebook written by the test."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -106,11 +107,19 @@ def test_cli_reports_failures_with_exit_status(tiny, tmp_path):
 
 
 def test_dask_local_cluster_executor(tiny, tmp_path):
-    import distributed
+    # distributed's nanny writes OMP_NUM_THREADS=1 (and MKL_, OPENBLAS_) into this process's environment
+    # for its workers; left there, every later kernel of the test session (nbval's notebook runs) inherits
+    # it, and notebook 04's digits cell ran 3-4x slower. Put the environment back as it was.
+    saved = dict(os.environ)
+    try:
+        import distributed
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        report = run_sweep(tiny, {"seed": [0, 1]}, name="d", executor="dask", scheduler=cluster.scheduler_address,
-                           sweeps_dir=tmp_path, progress=False)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as cluster:
+            report = run_sweep(tiny, {"seed": [0, 1]}, name="d", executor="dask",
+                               scheduler=cluster.scheduler_address, sweeps_dir=tmp_path, progress=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert [o.status for o in report.outcomes] == ["ok", "ok"]
     assert len(collect(tmp_path / "d")) == 2
