@@ -20,8 +20,9 @@ full turn, rotation is not a function of the image.
 Rendering is pure numpy and deterministic: :func:`render_shapes` maps a factor table to images by
 evaluating each shape's inside test on a ``k x k`` super-sampled grid per pixel (anti-aliasing),
 so a small change of a factor changes the image smoothly. :func:`make_shapes` samples factors
-with a seed and renders them; :class:`ShapeViews` makes the two views of InfoMax from factor
-batches (the same factors up to a small jitter, plus pixel noise).
+with a seed and renders them; :class:`ShapeViews` makes the two views of InfoMax: it renders a few
+jittered copies of every training image once, and a view of an image is one of its copies, drawn at
+random, plus pixel noise.
 """
 
 from __future__ import annotations

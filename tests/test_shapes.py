@@ -88,6 +88,23 @@ def test_views_share_factors_up_to_jitter_and_are_reproducible():
     assert torch.allclose(clean(idx), data.images[:64])
 
 
+def test_a_view_is_one_of_its_jittered_copies_drawn_at_random():
+    data = nu.make_shapes(200, 16, seed=0, shapes=("heart",))
+    views = nu.ShapeViews(data.factors, 16, copies=4, jitter=0.05, noise=0.0, seed=0, shapes=("heart",))
+    bank = views.bank
+    assert (bank[:, 0] - bank[:, 1]).abs().sum(dim=(1, 2, 3)).min() > 0, "the copies are jittered, not equal"
+    idx = torch.arange(200)
+    picks = []
+    for s in range(3):
+        v = views(idx, torch.Generator().manual_seed(s))
+        match = (v.unsqueeze(1) - bank).abs().sum(dim=(2, 3, 4)) == 0  # (n, copies): which copy each view is
+        assert match.any(dim=1).all(), "without pixel noise every view is exactly one copy of the bank"
+        picks.append(match.float().argmax(dim=1))
+    picks = torch.stack(picks)
+    assert len(torch.unique(picks)) == 4, "every copy gets drawn"
+    assert (picks[0] != picks[1]).float().mean() > 0.5, "two draws pick different copies for most images"
+
+
 def test_jitter_stays_in_range_and_keeps_the_shape():
     f = sample_factors(2000, np.random.default_rng(0))
     j = nu.jitter_factors(f, 0.1, np.random.default_rng(1))
