@@ -38,9 +38,9 @@ $(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT))
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/python -m nine_utils.notebooks run --out results/executed
+	$(BIN)/python -m nine_utils.course.runner run --out results/executed
 	@echo
-	@$(BIN)/python -m nine_utils.results results
+	@$(BIN)/python -m nine_utils.course.results results
 
 # TQDM_DISABLE: a long cell's progress-bar updates can overflow the kernel's output queue, which
 # then drops the final "idle" message and nbval fails the cell with "waiting for output".
@@ -51,16 +51,16 @@ lab: setup
 	$(BIN)/jupyter lab notebooks
 
 refresh: setup
-	$(BIN)/python -m nine_utils.notebooks refresh
+	$(BIN)/python -m nine_utils.course.runner refresh
 
 nav: setup
-	$(BIN)/python -m nine_utils.teaching nav
+	$(BIN)/python -m nine_utils.course.teaching nav
 
 student: setup
-	$(BIN)/python -m nine_utils.teaching student
+	$(BIN)/python -m nine_utils.course.teaching student
 
 site: setup
-	$(BIN)/python -m nine_utils.teaching site --out site
+	$(BIN)/python -m nine_utils.course.teaching site --out site
 
 clean:
 	rm -rf results .pytest_cache
@@ -72,4 +72,4 @@ SWEEP_ARGS ?= -p seed 0 1 2 --jobs 2 --name sigma-tradeoff --explode sigma_sweep
 
 .PHONY: sweep
 sweep: setup
-	$(BIN)/python -m nine_utils.sweep $(SWEEP_NOTEBOOK) $(SWEEP_ARGS)
+	$(BIN)/python -m nine_utils.course.sweep $(SWEEP_NOTEBOOK) $(SWEEP_ARGS)

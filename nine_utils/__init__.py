@@ -5,14 +5,15 @@ Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
 (distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
 :mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.toy` (1-D toys),
 :mod:`~nine_utils.shapes` (rendered shapes with known factors), :mod:`~nine_utils.disentanglement` (MIG, DCI), :mod:`~nine_utils.metrics`,
-:mod:`~nine_utils.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.notebooks`
+:mod:`~nine_utils.course.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.course.runner`
 for running the course.
 """
 
 from .adversarial import AdversarialPriorMatching
 from .anomaly import ALTERNATIVES, auroc, chi2_pvalue, chi2_score, false_positive_rate
 from .data import DATASET_NAMES, DigitsSplit, TwoViewAugment, dataset_split, digits_split, load_digits
-from .device import resolve_device, seed_everything
+from .device import resolve_device
+from .seeds import SeedRuns, over_seeds, seed_everything
 from .disentanglement import DCIResult, MIGResult, dci, discretize, mig, random_rotation
 from .generative import frechet_distance, inception_score
 from .dm import (
@@ -49,7 +50,6 @@ from .objectives import (
     rho_for_mi,
     sample_correlated_gaussians,
 )
-from .paths import repo_root, resolve_from_root
 from .plotting import METHOD_COLORS, method_color, set_theme
 from .shapes import (
     CONTINUOUS_FACTORS,
@@ -62,7 +62,6 @@ from .shapes import (
     render_shapes,
     sample_factors,
 )
-from .results import load_results, save_results, summary_table
 from .transforms import (
     banana_prior,
     fit_flow,

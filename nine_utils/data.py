@@ -137,7 +137,7 @@ def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int =
     seed : int
         Seed of the split or of the subsets.
     root : str
-        Data folder for the downloads, relative to the repository root unless absolute.
+        Data folder for the downloads, relative to the working directory unless absolute.
     max_train, max_test : int, optional
         Subset sizes, ``>= 1``.
     download : bool

@@ -1,17 +1,22 @@
-"""Device selection and seeding."""
+"""Device selection: ``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 
-from ._checks import check_choice
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """Turn ``"auto"`` into the best available device: CUDA, then Apple MPS, then CPU.
+
+    A device that this machine does not have is refused here, with a clear message, instead of
+    failing later inside torch.
 
     Parameters
     ----------
@@ -21,37 +26,35 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     Returns
     -------
     torch.device
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or for ``"cuda"`` / ``"cuda:N"`` / ``"mps"`` when this machine does
+        not have that device.
     """
     if isinstance(device, torch.device):
-        return device
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device must be a string such as {', '.join(map(repr, DEVICES))}, got {device!r}")
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    check_choice("device", device.split(":")[0], ("auto", "cpu", "cuda", "mps"))
+    kind, _, index = device.partition(":")
+    if kind not in DEVICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"unknown device {device!r}; allowed values are: "
+                         f"{', '.join(map(repr, DEVICES))} or 'cuda:N'")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for, but CUDA is not available on this machine "
+                             "(use 'auto' or 'cpu')")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} was asked for, but this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not _mps_available():
+        raise ValueError(f"device {device!r} was asked for, but Apple MPS is not available on this machine "
+                         "(use 'auto' or 'cpu')")
     return torch.device(device)
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch's global generators, and return a fresh ``torch.Generator``.
-
-    The global seeds make weight initialisation reproducible; the returned generator is the one
-    to pass on explicitly to data splits, augmentation and sampling.
-
-    Parameters
-    ----------
-    seed : int
-        The seed.
-
-    Returns
-    -------
-    torch.Generator
-        A CPU generator seeded with ``seed``.
-    """
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)

@@ -2,7 +2,8 @@
 
 Nothing here runs by default: the notebooks use the digits that ship with scikit-learn. With a
 network, :func:`load_idx_dataset` downloads the four IDX archives of a dataset into
-``<root>/<name>/`` (default root: ``data/`` in the repository), verifies their SHA-256 sums and
+``<root>/<name>/`` (default root: ``data/`` under the working directory; the notebooks pass the
+repository's ``data/``), verifies their SHA-256 sums and
 parses them with numpy. Without a network it fails with a message saying where to put the files
 by hand.
 """
@@ -21,7 +22,6 @@ import numpy as np
 import torch
 
 from ._checks import check_choice
-from .paths import resolve_from_root
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def fetch(name: str, root: str | Path = "data", download: bool = True, timeout: 
     name : str
         ``"mnist"`` or ``"fashion_mnist"``.
     root : str or Path
-        Data folder; a relative path is taken from the repository root.
+        Data folder; a relative path is taken from the working directory.
     download : bool
         Download missing files; with ``False`` a missing file is an error.
     timeout : float
@@ -145,7 +145,7 @@ def fetch(name: str, root: str | Path = "data", download: bool = True, timeout: 
         When a file is missing and cannot be downloaded; the message says where to put it by hand.
     """
     spec = DATASETS[check_choice("dataset", name, DATASETS)]
-    folder = resolve_from_root(root) / name
+    folder = Path(root).expanduser() / name
     folder.mkdir(parents=True, exist_ok=True)
     for file, expected in spec.sha256.items():
         target = folder / file

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from nine_utils.notebooks import execute, nine_metadata, notebook_paths
+from nine_utils.course.runner import execute, nine_metadata, notebook_paths
 
 NOTEBOOKS = notebook_paths()
 TIMING = re.compile(r"seconds|time")

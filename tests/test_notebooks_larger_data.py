@@ -22,8 +22,8 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 
 import nine_utils.mnist as mn
-from nine_utils.notebooks import execute, nine_metadata
-from nine_utils.paths import repo_root
+from nine_utils.course.runner import execute, nine_metadata
+from nine_utils.course.paths import repo_root
 from test_notebooks import _numbers  # the tests folder is on sys.path (pytest's default import mode)
 
 STEMS = ["03_gaussian_matching", "06_anomaly_detection"]

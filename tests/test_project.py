@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nine_utils.notebooks import nine_metadata, notebook_paths
-from nine_utils.paths import repo_root
-from nine_utils.teaching import strip_nav
+from nine_utils.course.runner import nine_metadata, notebook_paths
+from nine_utils.course.paths import repo_root
+from nine_utils.course.teaching import strip_nav
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nine_utils.sweep import collect, parse_grid, plot_metric, run_sweep, save_figure
+from nine_utils.course.sweep import collect, parse_grid, plot_metric, run_sweep, save_figure
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +96,12 @@ def test_malformed_grids_and_missing_notebook(tmp_path):
 
 
 def test_cli_reports_failures_with_exit_status(tiny, tmp_path):
-    cmd = [sys.executable, "-m", "nine_utils.sweep", str(tiny), "-p", "fail", "false", "true", "--name", "cli",
+    cmd = [sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "fail", "false", "true", "--name", "cli",
            "--jobs", "2"]
     proc = subprocess.run(cmd + ["--set", "sigma", "2", "--sweeps-dir", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert "1 ran, 0 skipped (results exist), 1 failed" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "nine_utils.sweep", str(tiny), "-p", "nosuch", "1"],
+    bad = subprocess.run([sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "nosuch", "1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown parameter 'nosuch'" in bad.stderr
 

@@ -1,4 +1,4 @@
-"""The teaching kit (nine_utils.teaching): student copies, navigation, the Colab cell, the site.
+"""The teaching kit (nine_utils.course.teaching): student copies, navigation, the Colab cell, the site.
 
 Two kinds of test. Tests on a tiny synthetic course in a temporary folder show that each tool
 does what it says, and that ``check`` catches what goes stale. Tests on the committed course fail
@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from nine_utils import teaching as tk
-from nine_utils.notebooks import notebook_paths
-from nine_utils.paths import repo_root
+from nine_utils.course.runner import notebook_paths
+from nine_utils.course.paths import repo_root
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
@@ -385,7 +385,7 @@ def test_make_targets_and_docs():
     makefile = (ROOT / "Makefile").read_text()
     help_text = makefile.split("\nhelp:", 1)[1].split("\n\n", 1)[0]
     for target, subcommand in (("student", "student"), ("nav", "nav"), ("site", "site")):
-        assert re.search(rf"^{target}: setup\n\t\$\(BIN\)/python -m nine_utils.teaching {subcommand}\b",
+        assert re.search(rf"^{target}: setup\n\t\$\(BIN\)/python -m nine_utils.course.teaching {subcommand}\b",
                          makefile, re.M), target
         assert f"make {target} " in help_text
     assert "site/" in (ROOT / ".gitignore").read_text().split()

@@ -1,10 +1,10 @@
 """Papermill reruns at scale: one notebook over a grid of parameters, in parallel, resumable.
 
-Command line (``python -m nine_utils.sweep --help``)::
+Command line (``python -m nine_utils.course.sweep --help``)::
 
-    python -m nine_utils.sweep notebooks/03_gaussian_matching.ipynb -p seed 0 1 2 --jobs 2
-    python -m nine_utils.sweep 01_deep_infomax --grid grid.yaml --name my-sweep
-    python -m nine_utils.sweep 01_deep_infomax -p seed 0 1 --executor dask --scheduler tcp://host:8786
+    python -m nine_utils.course.sweep notebooks/03_gaussian_matching.ipynb -p seed 0 1 2 --jobs 2
+    python -m nine_utils.course.sweep 01_deep_infomax --grid grid.yaml --name my-sweep
+    python -m nine_utils.course.sweep 01_deep_infomax -p seed 0 1 --executor dask --scheduler tcp://host:8786
 
 Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps
 the executed notebook and the run's results file. A run whose results file exists is skipped
@@ -36,8 +36,8 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
-from ._checks import check_choice, check_positive_int
-from .notebooks import execute
+from .._checks import check_choice, check_positive_int
+from .runner import execute
 from .paths import repo_root, resolve_from_root
 
 EXECUTORS = ("local", "dask")
@@ -381,7 +381,7 @@ def save_figure(sweep: str | Path, x: str, y: str, explode: str | None = None, o
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting import set_theme
+    from ..plotting import set_theme
 
     set_theme()
     df = collect(sweep, explode=explode)
@@ -401,7 +401,7 @@ def save_figure(sweep: str | Path, x: str, y: str, explode: str | None = None, o
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nine_utils.sweep", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebook", help="path, or name of a notebook in notebooks/")
     parser.add_argument("-p", "--param", nargs="+", action="append", metavar=("NAME", "VALUE"),
@@ -425,7 +425,7 @@ def _main(argv: list[str] | None = None) -> int:
         grid = parse_grid(args.param, args.grid)
         fixed: dict[str, Any] = {}
         if args.smoke:
-            from .notebooks import smoke_parameters
+            from .runner import smoke_parameters
 
             fixed.update({k: v for k, v in smoke_parameters(nb).items() if k not in grid})
         fixed.update({k: _parse_value(v) for k, v in args.set})

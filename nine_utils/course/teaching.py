@@ -1,17 +1,17 @@
 """The teaching kit: student copies, navigation, the Colab set-up cell and the static site.
 
 Everything here is generated from the course notebooks ``notebooks/NN_topic.ipynb`` (as found by
-:func:`nine_utils.notebooks.notebook_paths`), so a notebook added later is covered without any
+:func:`nine_utils.course.runner.notebook_paths`), so a notebook added later is covered without any
 change to this module.
 
-``python -m nine_utils.teaching nav``      writes, in every notebook, the navigation block at the
+``python -m nine_utils.course.teaching nav``      writes, in every notebook, the navigation block at the
                                            top of the title cell and the Colab set-up cell after
                                            it, and the notebook table of ``README.md``;
-``python -m nine_utils.teaching student``  writes ``notebooks/student/NN_topic.ipynb``: solutions
+``python -m nine_utils.course.teaching student``  writes ``notebooks/student/NN_topic.ipynb``: solutions
                                            stubbed out or removed, outputs stripped;
-``python -m nine_utils.teaching site``     renders every notebook, with its outputs, to HTML in
+``python -m nine_utils.course.teaching site``     renders every notebook, with its outputs, to HTML in
                                            ``site/`` with an ``index.html``;
-``python -m nine_utils.teaching check``    exits non-zero when any generated part is out of date.
+``python -m nine_utils.course.teaching check``    exits non-zero when any generated part is out of date.
 
 Conventions (see ``CONTRIBUTING.md``)
 -------------------------------------
@@ -44,7 +44,7 @@ from urllib.parse import quote
 import nbformat
 from nbformat import NotebookNode
 
-from .notebooks import execute, notebook_paths
+from .runner import execute, notebook_paths
 from .paths import repo_root
 
 try:  # Python >= 3.11
@@ -931,8 +931,8 @@ def build_site(out: str | Path, root: str | Path | None = None, only: list[str] 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m nine_utils.teaching {nav,student,site,check}``."""
-    parser = argparse.ArgumentParser(prog="python -m nine_utils.teaching", description=__doc__,
+    """Command-line entry point: ``python -m nine_utils.course.teaching {nav,student,site,check}``."""
+    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.teaching", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p_nav = sub.add_parser("nav", help="navigation blocks, Colab cells and the README table")

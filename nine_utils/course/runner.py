@@ -1,9 +1,9 @@
 """Finding and executing the course notebooks with papermill (used by the Makefile and the tests).
 
-``python -m nine_utils.notebooks run``      executes every notebook with its defaults into
+``python -m nine_utils.course.runner run``      executes every notebook with its defaults into
                                             ``results/executed/`` and writes the results files;
-``python -m nine_utils.notebooks run --smoke`` does the same with the smoke parameters;
-``python -m nine_utils.notebooks refresh``  re-executes the committed notebooks in place.
+``python -m nine_utils.course.runner run --smoke`` does the same with the smoke parameters;
+``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def strip_run_metadata(path: str | Path) -> None:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nine_utils.notebooks", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("run", "refresh", "list"))
     parser.add_argument("--smoke", action="store_true", help="use each notebook's smoke parameters")

@@ -2,7 +2,7 @@
 
 Every notebook's last code cell calls :func:`save_results`, which writes
 ``<results_dir>/<notebook stem>.json`` holding ``notebook``, ``parameters``, ``metrics``,
-``runtime_seconds`` and ``versions``. ``python -m nine_utils.results [DIR]`` prints the table.
+``runtime_seconds`` and ``versions``. ``python -m nine_utils.course.results [DIR]`` prints the table.
 """
 
 from __future__ import annotations
