@@ -1,96 +1,122 @@
-"""nine_utils: the small shared library of the NINE notebook course.
+"""nine_utils: distribution matching with noise-injected Deep InfoMax (NINE), and its yardsticks.
 
-Modules, one per concern: :mod:`~nine_utils.data`, :mod:`~nine_utils.models`,
-:mod:`~nine_utils.objectives`, :mod:`~nine_utils.nine` (noise injection), :mod:`~nine_utils.dm`
-(distribution-matching metrics), :mod:`~nine_utils.adversarial`, :mod:`~nine_utils.training`,
-:mod:`~nine_utils.transforms` (PIT and flows to other priors), :mod:`~nine_utils.anomaly`, :mod:`~nine_utils.generative`, :mod:`~nine_utils.vae`, :mod:`~nine_utils.toy` (1-D toys),
-:mod:`~nine_utils.shapes` (rendered shapes with known factors), :mod:`~nine_utils.disentanglement` (MIG, DCI), :mod:`~nine_utils.metrics`,
-:mod:`~nine_utils.course.results`, :mod:`~nine_utils.plotting`; plus :mod:`~nine_utils.course.runner`
-for running the course.
+The top level holds what a NINE user reaches for, grouped below by topic. Everything else stays in
+its module (``nu.dm.gaussian_w2``, ``nu.anomaly.chi2_score``, ``nu.vae.train_vae``, ...):
+
+========================  =====================================================================
+module                    what it holds
+========================  =====================================================================
+:mod:`.nine`              NINE heads (Gaussian, uniform), channel critics, capacities, recalibrate
+:mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``
+:mod:`.models`            encoders and learned critics (separable, concatenation)
+:mod:`.objectives`        InfoNCE, NWJ, JSD, DV; correlated Gaussians with known MI
+:mod:`.dm`                distribution-matching scores with noise floors (KS, W2, sliced W2, C2ST)
+:mod:`.priors`            priors, the probability integral transform, flows to other priors
+:mod:`.data`              digits and other datasets, two-view augmentations
+:mod:`.shapes`            rendered shapes with known factors (notebook 05)
+:mod:`.disentanglement`   MIG, DCI, random rotations
+:mod:`.metrics`           linear and kNN probes
+:mod:`.adversarial`       the adversarial prior-matching baseline
+:mod:`.vae`               the (beta-)VAE baseline
+:mod:`.anomaly`           chi-square anomaly scores, AUROC, false-positive rates
+:mod:`.generative`        Fréchet distance and inception score
+:mod:`.toy`               the 1-D toys of notebook 02 (analytic transport maps)
+:mod:`.seeds`             the seed convention, ``seed_everything``, ``over_seeds``
+:mod:`.device`            ``resolve_device``
+:mod:`.plotting`          the course's theme and colours
+========================  =====================================================================
+
+The course's own tooling (runner, results files, sweeps, student copies, site, parameter checks)
+lives apart, in :mod:`nine_utils.course`.
 """
 
-from .adversarial import AdversarialPriorMatching
-from .anomaly import ALTERNATIVES, auroc, chi2_pvalue, chi2_score, false_positive_rate
-from .data import DATASET_NAMES, DigitsSplit, TwoViewAugment, dataset_split, digits_split, load_digits
-from .device import resolve_device
-from .seeds import SeedRuns, over_seeds, seed_everything
-from .disentanglement import DCIResult, MIGResult, dci, discretize, mig, random_rotation
-from .generative import frechet_distance, inception_score
-from .dm import (
-    PRIORS,
-    DMScore,
-    FactorizedPrior,
-    Prior,
-    SampledPrior,
-    StandardNormal,
-    StandardUniform,
-    TorchFactorizedPrior,
-    dm_report,
-    gaussian_w2_score,
-    get_prior,
-    ks_score,
-    noise_floor,
-    sliced_w2_score,
+from . import (
+    adversarial,
+    anomaly,
+    data,
+    disentanglement,
+    dm,
+    generative,
+    metrics,
+    models,
+    nine,
+    objectives,
+    plotting,
+    priors,
+    seeds,
+    shapes,
+    toy,
+    training,
+    vae,
 )
-from .metrics import knn_accuracy, linear_probe_accuracy
+
+# NINE: the heads, their channel critics and capacities
+from .nine import (
+    GaussianChannelCritic,
+    GaussianNINEHead,
+    UniformChannelCritic,
+    UniformNINEHead,
+    gaussian_capacity,
+    recalibrate,
+    uniform_capacity,
+)
+
+# training and models
+from .training import TrainHistory, embed, train_infomax
 from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
-from .uniform import UniformChannelCritic
-from .nine import FusedGaussianChannelCritic, GaussianChannelCritic, GaussianNINEHead, UniformNINEHead, gaussian_capacity, uniform_capacity
 from .objectives import (
-    OBJECTIVES,
-    SURROGATES,
-    donsker_varadhan,
     gaussian_log_ratio,
     gaussian_mi,
     get_objective,
     infonce,
-    infonce_ceiling,
     jsd,
     nwj,
     rho_for_mi,
     sample_correlated_gaussians,
 )
-from .plotting import METHOD_COLORS, method_color, set_theme
-from .shapes import (
-    CONTINUOUS_FACTORS,
-    FACTOR_NAMES,
-    SHAPES,
-    ShapesData,
-    ShapeViews,
-    jitter_factors,
-    make_shapes,
-    render_shapes,
-    sample_factors,
-)
-from .transforms import (
-    banana_prior,
-    fit_flow,
-    flow_to_gaussian,
-    flow_to_prior,
-    gaussian_mixture_prior,
-    pit_to_prior,
-)
-from .vae import MLPVAE, VAEHistory, gaussian_kl, train_vae, vae_loss
-from .toy import TOY_DISTRIBUTIONS, MapFit, heldout_infonce, map_fit, recompute_running_stats, toy_distribution, transport_map
-from .training import TrainHistory, embed, train_infomax
+
+# distribution matching: scores with noise floors, fair baselines, priors
+from .dm import DMScore, c2st_score, dm_report, gaussian_w2_score, ks_score, noise_floor, sliced_w2_score, standardize, whiten
+from .priors import FactorizedPrior, banana_prior, fit_flow, flow_to_prior, gaussian_mixture_prior, get_prior, pit_to_prior
+from .adversarial import AdversarialPriorMatching
+
+# data
+from .data import DATASET_NAMES, GaussianJitter, TwoViewAugment, dataset_split, digits_split
+from .shapes import FACTOR_NAMES, SHAPES, ShapeViews, make_shapes, render_shapes
+
+# evaluation
+from .metrics import knn_accuracy, linear_probe_accuracy
+from .disentanglement import dci, discretize, mig, random_rotation
+from .toy import heldout_infonce
+
+# seeds, device, figures
+from .seeds import SeedRuns, over_seeds, seed_everything
+from .device import resolve_device
+from .plotting import method_color, set_theme
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AdversarialPriorMatching", "DMScore", "FactorizedPrior", "GaussianChannelCritic", "GaussianNINEHead", "PRIORS",
-    "Prior", "StandardNormal", "StandardUniform", "dm_report", "gaussian_capacity", "gaussian_w2_score",
-    "get_prior", "ks_score", "noise_floor", "sliced_w2_score",
-    "FusedGaussianChannelCritic", "UniformChannelCritic", "TOY_DISTRIBUTIONS", "MapFit", "heldout_infonce", "map_fit", "recompute_running_stats", "toy_distribution",
-    "transport_map", "frechet_distance", "inception_score", "MLPVAE", "VAEHistory", "gaussian_kl", "train_vae", "vae_loss",
-    "ALTERNATIVES", "auroc", "chi2_pvalue", "chi2_score", "false_positive_rate", "DATASET_NAMES", "dataset_split", "SampledPrior", "TorchFactorizedPrior", "UniformNINEHead", "uniform_capacity", "banana_prior", "fit_flow",
-    "flow_to_gaussian", "flow_to_prior", "gaussian_mixture_prior", "pit_to_prior",
-    "ConcatCritic", "ConvEncoder", "DigitsSplit", "METHOD_COLORS", "MLPEncoder", "OBJECTIVES", "SURROGATES",
-    "SeparableCritic", "TrainHistory", "TwoViewAugment", "count_parameters", "digits_split", "donsker_varadhan",
-    "embed", "gaussian_log_ratio", "gaussian_mi", "get_objective", "infonce", "infonce_ceiling", "jsd",
-    "knn_accuracy", "linear_probe_accuracy", "load_digits", "load_results", "make_critic", "method_color", "mlp",
-    "nwj", "repo_root", "resolve_device", "resolve_from_root", "rho_for_mi", "sample_correlated_gaussians",
-    "save_results", "seed_everything", "set_theme", "summary_table", "train_infomax",
-    "DCIResult", "MIGResult", "dci", "discretize", "mig", "random_rotation",
-    "CONTINUOUS_FACTORS", "FACTOR_NAMES", "SHAPES", "ShapesData", "ShapeViews", "jitter_factors", "make_shapes",
-    "render_shapes", "sample_factors",
+    # NINE
+    "GaussianNINEHead", "UniformNINEHead", "GaussianChannelCritic", "UniformChannelCritic",
+    "gaussian_capacity", "uniform_capacity", "recalibrate",
+    # training and models
+    "train_infomax", "embed", "TrainHistory",
+    "MLPEncoder", "ConvEncoder", "SeparableCritic", "ConcatCritic", "make_critic", "mlp", "count_parameters",
+    "infonce", "nwj", "jsd", "get_objective", "gaussian_mi", "gaussian_log_ratio", "rho_for_mi",
+    "sample_correlated_gaussians",
+    # distribution matching
+    "ks_score", "gaussian_w2_score", "sliced_w2_score", "c2st_score", "noise_floor", "dm_report", "DMScore", "standardize", "whiten",
+    "get_prior", "FactorizedPrior", "pit_to_prior", "fit_flow", "flow_to_prior", "banana_prior",
+    "gaussian_mixture_prior", "AdversarialPriorMatching",
+    # data
+    "digits_split", "dataset_split", "DATASET_NAMES", "TwoViewAugment", "GaussianJitter",
+    "make_shapes", "render_shapes", "SHAPES", "FACTOR_NAMES", "ShapeViews",
+    # evaluation
+    "linear_probe_accuracy", "knn_accuracy", "mig", "dci", "discretize", "random_rotation", "heldout_infonce",
+    # seeds, device, figures
+    "seed_everything", "over_seeds", "SeedRuns", "resolve_device", "set_theme", "method_color",
+    # modules
+    "adversarial", "anomaly", "data", "disentanglement", "dm", "generative", "metrics", "models", "nine",
+    "objectives", "plotting", "priors", "seeds", "shapes", "toy", "training", "vae",
 ]

@@ -1,4 +1,9 @@
-"""Data: scikit-learn's 8x8 digits as tensors, a stratified split, and two-view augmentation."""
+"""Data: scikit-learn's 8x8 digits as tensors, a stratified split, and two-view augmentations.
+
+Two augmentations are ``(batch, generator) -> view`` callables for
+:func:`nine_utils.training.train_infomax`: :class:`TwoViewAugment` for images (shifts and pixel
+noise) and :class:`GaussianJitter` for tabular data (additive Gaussian noise per feature).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import torch
 from sklearn.datasets import load_digits as _sk_load_digits
 from sklearn.model_selection import train_test_split
 
-from ._checks import check_fraction, check_positive_int
+from ._checks import check_choice, check_fraction, check_positive_int
+from .seeds import SeedLike, check_seed, torch_generator
 
 
 @dataclass(frozen=True)
@@ -46,24 +52,36 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def digits_split(test_fraction: float = 0.25, seed: int = 0) -> DigitsSplit:
+def _sklearn_seed(seed: SeedLike) -> int:
+    """An int ``random_state`` for scikit-learn: ``seed`` itself, or one draw from a numpy Generator."""
+    seed = check_seed(seed)
+    return seed if isinstance(seed, int) else int(seed.integers(0, 2**32 - 1))
+
+
+def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit:
     """A stratified train/test split of the digits, fixed by ``seed``.
 
     Parameters
     ----------
     test_fraction : float
         Share of the images held out, in ``(0, 1)``.
-    seed : int
-        Seed of the split; the same seed gives the same split.
+    seed : int or numpy.random.Generator
+        Seed of the split; the same int gives the same split.
 
     Returns
     -------
     DigitsSplit
+
+    Raises
+    ------
+    ValueError
+        For ``test_fraction`` outside ``(0, 1)`` or a bad ``seed``.
     """
     check_fraction("test_fraction", test_fraction)
+    random_state = _sklearn_seed(seed)
     x, y = load_digits()
     idx_train, idx_test = train_test_split(
-        np.arange(len(y)), test_size=test_fraction, stratify=y.numpy(), random_state=seed
+        np.arange(len(y)), test_size=test_fraction, stratify=y.numpy(), random_state=random_state
     )
     idx_train, idx_test = torch.as_tensor(np.sort(idx_train)), torch.as_tensor(np.sort(idx_test))
     return DigitsSplit(x[idx_train], y[idx_train], x[idx_test], y[idx_test])
@@ -115,11 +133,62 @@ class TwoViewAugment:
         return out.clamp(0.0, 1.0)
 
 
+class GaussianJitter:
+    r"""Random views of tabular data: additive Gaussian noise on every feature.
+
+    A view of a batch ``x`` of shape ``(n, p)`` is
+
+    .. math:: v = x + \text{std} \cdot \varepsilon, \qquad \varepsilon \sim \mathcal N(0, I_p)
+              \text{ per row,}
+
+    so two views of the same rows share everything but the noise, and InfoMax between them keeps
+    what survives a perturbation of size ``std``. The same ``std`` applies to every feature:
+    **standardize the features first** (zero mean, unit variance, e.g. with
+    ``sklearn.preprocessing.StandardScaler`` fitted on the training rows), otherwise features with
+    a large scale are barely perturbed and features with a small one are drowned. The noise is
+    drawn on the CPU with the ``generator`` passed by the training loop and moved to ``x``'s
+    device, in ``x``'s dtype.
+
+    Parameters
+    ----------
+    std : float
+        Noise standard deviation in units of the (standardized) features, finite and ``>= 0``;
+        ``0`` gives identical views.
+
+    Examples
+    --------
+    >>> train_infomax(encoder, critic, x_standardized, GaussianJitter(0.1))  # doctest: +SKIP
+    """
+
+    def __init__(self, std: float = 0.1) -> None:
+        try:
+            value = float(std)
+        except (TypeError, ValueError):
+            raise ValueError(f"std must be a finite number >= 0, got {std!r}") from None
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"std must be a finite number >= 0, got {std!r}")
+        self.std = value
+
+    def __repr__(self) -> str:
+        return f"GaussianJitter(std={self.std})"
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One random view of ``x`` (shape ``(n, p)``, floating point), drawn with ``generator``."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or not x.is_floating_point():
+            shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+            raise ValueError(f"GaussianJitter expects a floating-point tensor of shape (n, p) (rows of features), "
+                             f"got {shape}; for images use TwoViewAugment")
+        if self.std == 0:
+            return x.clone()
+        eps = torch.randn(x.shape, generator=generator, device="cpu", dtype=x.dtype).to(x.device)
+        return x + self.std * eps
+
+
 DATASET_NAMES = ("digits", "mnist", "fashion_mnist")
 """Datasets :func:`dataset_split` knows. Only ``"digits"`` works offline with no set-up."""
 
 
-def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int = 0, *, root: str = "data",
+def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: SeedLike = 0, *, root: str = "data",
                   max_train: int | None = None, max_test: int | None = None, download: bool = True) -> DigitsSplit:
     """A train/test split of a named image dataset, as float tensors in ``[0, 1]``.
 
@@ -134,8 +203,8 @@ def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int =
         One of :data:`DATASET_NAMES`.
     test_fraction : float
         Held-out share for ``"digits"`` (the others have a fixed test set).
-    seed : int
-        Seed of the split or of the subsets.
+    seed : int or numpy.random.Generator
+        Seed of the split and of the subsets.
     root : str
         Data folder for the downloads, relative to the working directory unless absolute.
     max_train, max_test : int, optional
@@ -155,9 +224,9 @@ def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int =
     ConnectionError
         When a download is needed and impossible; the message says where to put the files.
     """
-    from ._checks import check_choice
-
     check_choice("dataset", name, DATASET_NAMES)
+    check_fraction("test_fraction", test_fraction)
+    seed = check_seed(seed)
     for label, value in (("max_train", max_train), ("max_test", max_test)):
         if value is not None:
             check_positive_int(label, value)
@@ -167,7 +236,7 @@ def dataset_split(name: str = "digits", test_fraction: float = 0.25, seed: int =
         from .mnist import load_idx_dataset
 
         split = DigitsSplit(*load_idx_dataset(name, root, download))
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
 
     def subset(x: torch.Tensor, y: torch.Tensor, k: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         if k is None or k >= len(y):

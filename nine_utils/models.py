@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_positive_int
+from ._checks import check_choice, check_positive_float, check_positive_int
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
@@ -100,6 +100,13 @@ class ConvEncoder(nn.Module):
         return self.net(x)
 
 
+def _check_pair(a: torch.Tensor, b: torch.Tensor, dim_a: int, dim_b: int, name: str) -> None:
+    """Refuse inputs that are not ``a (n, dim_a)`` and ``b (m, dim_b)``."""
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != dim_a or b.shape[1] != dim_b:
+        raise ValueError(f"{name}(dim_a={dim_a}, dim_b={dim_b}) expects a of shape (n, {dim_a}) and b of shape "
+                         f"(m, {dim_b}), got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
 class SeparableCritic(nn.Module):
     """Separable critic ``T(a, b) = g(a)^T W h(b) / tau``.
 
@@ -109,7 +116,31 @@ class SeparableCritic(nn.Module):
     and ``h`` are MLPs to ``embed_dim`` features; otherwise they are the identity and the inputs
     must already have matching sizes (the usual case on top of an encoder).
 
-    Shapes: ``a (n, dim_a)``, ``b (n, dim_b)`` -> scores ``(n, n)``.
+    Shapes: ``a (n, dim_a)``, ``b (m, dim_b)`` -> scores ``(n, m)``. Inputs of another width are
+    refused with a ``ValueError`` (without hidden layers the dot product would otherwise score any
+    common width).
+
+    Parameters
+    ----------
+    dim_a : int
+        Width of ``a``, ``>= 1``.
+    dim_b : int, optional
+        Width of ``b``; defaults to ``dim_a``.
+    kind : str
+        ``"dot"`` or ``"bilinear"``.
+    hidden : int, optional
+        Hidden width of the MLPs ``g`` and ``h``; ``None`` makes them the identity.
+    embed_dim : int
+        Output width of ``g`` and ``h`` when ``hidden`` is given.
+    temperature : float
+        ``tau > 0``.
+    normalize : bool
+        Scale ``g(a)`` and ``h(b)`` to unit length.
+
+    Attributes
+    ----------
+    dim_a, dim_b : int
+        The input widths the critic was built for.
     """
 
     KINDS = ("dot", "bilinear")
@@ -121,8 +152,7 @@ class SeparableCritic(nn.Module):
         dim_b = dim_a if dim_b is None else dim_b
         check_positive_int("dim_a", dim_a)
         check_positive_int("dim_b", dim_b)
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        temperature = check_positive_float("temperature", temperature)
         if hidden is None:
             if dim_a != dim_b:
                 raise ValueError(f"without hidden layers dim_a and dim_b must match, got {dim_a} and {dim_b}")
@@ -133,12 +163,24 @@ class SeparableCritic(nn.Module):
             self.g = mlp(dim_a, hidden, embed_dim)
             self.h = mlp(dim_b, hidden, embed_dim)
             width = embed_dim
+        self.dim_a, self.dim_b = dim_a, dim_b
         self.kind = kind
         self.normalize = normalize
         self.temperature = float(temperature)
         self.weight = nn.Parameter(torch.eye(width)) if kind == "bilinear" else None
 
+    @property
+    def dim(self) -> int:
+        """Width of ``a`` (``dim_a``)."""
+        return self.dim_a
+
+    def extra_repr(self) -> str:
+        return (f"dim_a={self.dim_a}, dim_b={self.dim_b}, kind={self.kind!r}, temperature={self.temperature}, "
+                f"normalize={self.normalize}")
+
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Scores ``T(a_i, b_j)``, shape ``(n, m)``, for ``a (n, dim_a)`` and ``b (m, dim_b)``."""
+        _check_pair(a, b, self.dim_a, self.dim_b, type(self).__name__)
         ga, hb = self.g(a), self.h(b)
         if self.normalize:
             ga, hb = F.normalize(ga, dim=-1), F.normalize(hb, dim=-1)
@@ -151,15 +193,43 @@ class ConcatCritic(nn.Module):
     """Concatenation critic ``T(a, b) = MLP([a, b])``, evaluated on all ``n^2`` pairs.
 
     More expressive than a separable critic, and ``n`` times more expensive.
-    Shapes: ``a (n, dim_a)``, ``b (n, dim_b)`` -> scores ``(n, n)``.
+    Shapes: ``a (n, dim_a)``, ``b (m, dim_b)`` -> scores ``(n, m)``; other widths are refused
+    with a ``ValueError``.
+
+    Parameters
+    ----------
+    dim_a : int
+        Width of ``a``, ``>= 1``.
+    dim_b : int, optional
+        Width of ``b``; defaults to ``dim_a``.
+    hidden, layers : int
+        Hidden width and number of hidden layers of the MLP, ``>= 1``.
+
+    Attributes
+    ----------
+    dim_a, dim_b : int
+        The input widths the critic was built for.
     """
 
     def __init__(self, dim_a: int, dim_b: int | None = None, hidden: int = 128, layers: int = 2) -> None:
         super().__init__()
         dim_b = dim_a if dim_b is None else dim_b
+        check_positive_int("dim_a", dim_a)
+        check_positive_int("dim_b", dim_b)
+        self.dim_a, self.dim_b = dim_a, dim_b
         self.net = mlp(dim_a + dim_b, hidden, 1, layers)
 
+    @property
+    def dim(self) -> int:
+        """Width of ``a`` (``dim_a``)."""
+        return self.dim_a
+
+    def extra_repr(self) -> str:
+        return f"dim_a={self.dim_a}, dim_b={self.dim_b}"
+
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Scores ``MLP([a_i, b_j])``, shape ``(n, m)``, for ``a (n, dim_a)`` and ``b (m, dim_b)``."""
+        _check_pair(a, b, self.dim_a, self.dim_b, type(self).__name__)
         n = a.shape[0]
         pairs = torch.cat([a[:, None, :].expand(n, b.shape[0], -1), b[None, :, :].expand(n, -1, -1)], dim=-1)
         return self.net(pairs).squeeze(-1)

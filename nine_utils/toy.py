@@ -10,8 +10,8 @@ Gaussian prior ``T_+ = \Phi^{-1} \circ F_X`` is the *Gaussianizer* and ``T_- = -
 one of them (notebooks 02 and 04), and :func:`map_fit` measures how close it comes.
 
 Also here: :func:`heldout_infonce`, the MI estimate of a noisy channel on held-out embeddings
-with a fixed critic, and :func:`recompute_running_stats`, which makes the eval-mode
-normalization statistics of a trained encoder exact over a data set.
+with a fixed critic. (The eval-mode statistics of a trained NINE head are made exact over a data
+set by :func:`nine_utils.nine.recalibrate`.)
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ import torch
 from scipy import stats
 from torch import nn
 
+from ._arrays import ArrayLike, as_numpy, as_tensor
 from ._checks import check_choice, check_positive_int
 from .dm import Prior, get_prior
 from .objectives import infonce
+from .seeds import SeedLike, check_seed, torch_generator
 
 TOY_DISTRIBUTIONS: dict[str, Callable[[], Any]] = {
     "gamma": lambda: stats.gamma(2.0),
@@ -64,18 +66,37 @@ def toy_distribution(name: str) -> Any:
     return TOY_DISTRIBUTIONS[check_choice("toy distribution", name, TOY_DISTRIBUTIONS)]()
 
 
+def _is_symmetric(prior: Prior) -> bool:
+    """Whether ``G^{-1}(1 - s) = 2 m - G^{-1}(s)`` (``m`` the median) at a few ``s``, to rounding."""
+    s = np.array([1e-6, 1e-3, 0.05, 0.25])
+    m = float(prior.ppf(np.array([0.5]))[0])
+    low, high = np.asarray(prior.ppf(s), np.float64), np.asarray(prior.ppf(1.0 - s), np.float64)
+    if not (np.isfinite(m) and np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        return False
+    scale = max(float(high[-1] - low[-1]), 1e-300)  # the interquartile range
+    return bool(np.all(np.abs(low + high - 2.0 * m) <= 1e-7 * scale))
+
+
 def _prior_quantile(prior: Prior, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """``G^{-1}(u)`` from the lower tail ``u`` and the upper tail ``1 - u``, both given exactly.
+    r"""``G^{-1}(u)`` from the lower tail ``u`` and the upper tail ``1 - u``, both given exactly.
 
-    Uses ``G^{-1}(u)`` where ``u <= 1/2`` and the prior's inverse survival function of ``1 - u``
-    elsewhere, so neither tail is lost to rounding ``u`` near 1.
+    Uses only the prior's ``ppf`` (the :class:`~nine_utils.dm.Prior` protocol). Where
+    ``u <= 1/2`` it is ``G^{-1}(u)``. Elsewhere, for a prior symmetric about its median ``m``
+    (normal, uniform, Laplace, logistic, ...) it is ``2 m - G^{-1}(1 - u)``, so the upper tail is
+    as accurate as the lower one; for an asymmetric prior it is ``G^{-1}(1 - (1 - u))``, accurate
+    while ``1 - u`` is above about ``1e-16`` (and infinite beyond, where ``u`` rounds to 1).
     """
-    dist = getattr(prior, "dist", None)
-    upper_q = dist.isf(upper) if dist is not None else prior.ppf(1.0 - upper)
-    return np.where(lower <= 0.5, prior.ppf(np.minimum(lower, 0.5)), upper_q)
+    lower_q = prior.ppf(np.minimum(lower, 0.5))
+    tail = np.minimum(upper, 0.5)
+    if _is_symmetric(prior):
+        median = float(prior.ppf(np.array([0.5]))[0])
+        upper_q = 2.0 * median - np.asarray(prior.ppf(tail), np.float64)
+    else:
+        upper_q = prior.ppf(1.0 - tail)
+    return np.where(lower <= 0.5, lower_q, upper_q)
 
 
-def transport_map(x: np.ndarray, dist: Any, prior: str | Prior = "normal",
+def transport_map(x: ArrayLike, dist: Any, prior: str | Prior = "normal",
                   decreasing: bool = False) -> np.ndarray:
     r"""The monotone map that pushes ``dist`` to ``prior``, evaluated at ``x``.
 
@@ -83,17 +104,21 @@ def transport_map(x: np.ndarray, dist: Any, prior: str | Prior = "normal",
 
     with ``F_X`` the CDF of ``dist`` and ``G`` the prior's marginal CDF. Both tails are computed
     from ``F_X`` and the survival function ``1 - F_X`` separately, so values far in either tail
-    stay finite and accurate.
+    stay finite and accurate (for an asymmetric prior, the far upper tail only down to
+    ``1 - G(y) ~ 1e-16``; see :func:`_prior_quantile`). Only the prior's ``ppf`` is used, so any
+    :class:`~nine_utils.dm.Prior` with a quantile function works, e.g. a ``torch.distributions``
+    distribution.
 
     Parameters
     ----------
-    x : array
-        Points in the support of ``dist``, any shape.
+    x : array-like
+        Points in the support of ``dist``, any shape, finite.
     dist : scipy.stats frozen distribution
         The input distribution (continuous, 1-D).
-    prior : str or Prior
-        ``"normal"`` (gives the Gaussianizer ``Phi^{-1} o F_X``), ``"uniform"`` (gives ``F_X``)
-        or a factorized :class:`~nine_utils.dm.Prior`.
+    prior : str, Prior or distribution
+        ``"normal"`` (gives the Gaussianizer ``Phi^{-1} o F_X``), ``"uniform"`` (gives ``F_X``),
+        a factorized :class:`~nine_utils.dm.Prior`, or anything ``get_prior`` accepts (a frozen
+        ``scipy.stats`` or scalar ``torch.distributions`` distribution).
     decreasing : bool
         Return the decreasing map ``T_-`` instead of the increasing ``T_+``.
 
@@ -103,7 +128,7 @@ def transport_map(x: np.ndarray, dist: Any, prior: str | Prior = "normal",
         Same shape as ``x``, float64.
     """
     p = get_prior(prior)
-    x = np.asarray(x, dtype=np.float64)
+    x = as_numpy(x, "x")
     lower, upper = np.asarray(dist.cdf(x), np.float64), np.asarray(dist.sf(x), np.float64)
     if decreasing:
         lower, upper = upper, lower
@@ -135,7 +160,7 @@ class MapFit:
         return asdict(self)
 
 
-def map_fit(learned: np.ndarray | torch.Tensor, x: np.ndarray | torch.Tensor, dist: Any,
+def map_fit(learned: ArrayLike, x: ArrayLike, dist: Any,
             prior: str | Prior = "normal") -> MapFit:
     r"""RMSE between a learned map and the analytic monotone maps to ``prior``, at points ``x``.
 
@@ -153,15 +178,20 @@ def map_fit(learned: np.ndarray | torch.Tensor, x: np.ndarray | torch.Tensor, di
         The inputs ``x_i`` in the units of ``dist``, same number of entries.
     dist : scipy.stats frozen distribution
         The input distribution.
-    prior : str or Prior
-        ``"normal"``, ``"uniform"`` or a factorized :class:`~nine_utils.dm.Prior`.
+    prior : str, Prior or distribution
+        ``"normal"``, ``"uniform"``, or a factorized prior as in :func:`transport_map`.
 
     Returns
     -------
     MapFit
+
+    Raises
+    ------
+    ValueError
+        For bad shapes, different lengths, or NaN / infinite values.
     """
-    def flat(a: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
-        v = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, np.float64)
+    def flat(a: ArrayLike, name: str) -> np.ndarray:
+        v = as_numpy(a, name)
         if v.ndim == 2 and v.shape[1] == 1:
             v = v[:, 0]
         if v.ndim != 1 or v.size == 0:
@@ -171,28 +201,27 @@ def map_fit(learned: np.ndarray | torch.Tensor, x: np.ndarray | torch.Tensor, di
     f, xs = flat(learned, "learned"), flat(x, "x")
     if f.shape != xs.shape:
         raise ValueError(f"learned and x must have the same length, got {f.size} and {xs.size}")
-    if not np.all(np.isfinite(f)):
-        raise ValueError("learned contains NaN or infinite values")
     up = float(np.sqrt(np.mean((f - transport_map(xs, dist, prior)) ** 2)))
     down = float(np.sqrt(np.mean((f - transport_map(xs, dist, prior, decreasing=True)) ** 2)))
     return MapFit(min(up, down), up <= down, up, down)
 
 
 @torch.no_grad()
-def heldout_infonce(z: torch.Tensor, critic: nn.Module, noise: Noise, batch_size: int = 1024,
-                    generator: torch.Generator | None = None) -> tuple[float, float]:
+def heldout_infonce(z: ArrayLike, critic: nn.Module, noise: Noise, batch_size: int = 1024,
+                    seed: SeedLike = 0) -> tuple[float, float]:
     r"""InfoNCE estimate of ``I(Z; noise(Z))`` on held-out embeddings, with a fixed critic.
 
     ``z`` (shape ``(n, d)``, e.g. eval-mode embeddings of test data) is cut into
     ``k = n // batch_size`` consecutive batches (the remainder is dropped). For each batch
-    ``a``, ``b = noise(a, generator)`` and the estimate is ``infonce(critic(a, b))``; the result
+    ``a``, ``b = noise(a, generator)`` (``generator`` a torch generator derived from ``seed``,
+    shared by the batches) and the estimate is ``infonce(critic(a, b))``; the result
     is the mean over batches and its standard error. Every batch value is a lower bound on the
     channel's MI and at most ``log(batch_size)``.
 
     Parameters
     ----------
-    z : torch.Tensor
-        Clean embeddings, shape ``(n, d)``, ``n >= batch_size``. Shuffle them first if their order
+    z : array-like or torch.Tensor
+        Clean embeddings, shape ``(n, d)``, ``n >= batch_size``; converted to float32. Shuffle them first if their order
         is not random.
     critic : nn.Module
         Scores ``(a, b) -> (m, m)``, e.g. :class:`~nine_utils.nine.GaussianChannelCritic`.
@@ -201,8 +230,9 @@ def heldout_infonce(z: torch.Tensor, critic: nn.Module, noise: Noise, batch_size
         ``lambda a, g: a + sigma * torch.randn(a.shape, generator=g)``.
     batch_size : int
         ``>= 2``; InfoNCE's ceiling is ``log(batch_size)``.
-    generator : torch.Generator, optional
-        Passed to ``noise``.
+    seed : int or numpy.random.Generator
+        Seeds the noise (:func:`nine_utils.seeds.torch_generator`). A numpy ``Generator`` gives
+        fresh noise at each call; an int the same noise for the same ``z``.
 
     Returns
     -------
@@ -211,70 +241,23 @@ def heldout_infonce(z: torch.Tensor, critic: nn.Module, noise: Noise, batch_size
         ``k = 1``).
     """
     check_positive_int("batch_size", batch_size, minimum=2)
+    seed = check_seed(seed)
+    z = as_tensor(z, "z")
     if z.dim() != 2:
         raise ValueError(f"z must have shape (n, d), got {tuple(z.shape)}")
     k = z.shape[0] // batch_size
     if k < 1:
         raise ValueError(f"need at least batch_size={batch_size} embeddings, got {z.shape[0]}")
+    generator = torch_generator(seed)
     was_training = critic.training
     critic.eval()
     values = []
-    for i in range(k):
-        a = z[i * batch_size:(i + 1) * batch_size]
-        values.append(float(infonce(critic(a, noise(a, generator)))))
-    critic.train(was_training)
+    try:
+        for i in range(k):
+            a = z[i * batch_size:(i + 1) * batch_size]
+            values.append(float(infonce(critic(a, noise(a, generator)))))
+    finally:
+        critic.train(was_training)
     stderr = float(np.std(values, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
     return float(np.mean(values)), stderr
 
-
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-@torch.no_grad()
-def recompute_running_stats(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> int:
-    """Set every batch norm's running mean and variance to their average over ``x``.
-
-    Training leaves running statistics that are an exponential average over the last few
-    batches, so an eval-mode embedding is normalized only approximately. This resets them and
-    passes ``x`` through ``model`` once in train mode, without gradients, with a cumulative
-    average (``momentum=None``): afterwards each running mean is the mean over the batches of
-    the batch means, and each running variance the mean of the unbiased batch variances ("precise
-    batch norm"). Parameters are untouched; momenta and the train/eval mode are restored.
-
-    Parameters
-    ----------
-    model : nn.Module
-        Holds one or more ``nn.BatchNorm*d`` layers (e.g. a
-        :class:`~nine_utils.nine.GaussianNINEHead`).
-    x : torch.Tensor
-        Inputs, shape ``(N, ...)``, on the model's device; ``N >= 2``.
-    batch_size : int
-        Approximate forward batch size, ``>= 2``: ``x`` is cut into ``N // batch_size`` (at
-        least one) batches whose sizes differ by at most one, so every example counts nearly
-        equally.
-
-    Returns
-    -------
-    int
-        Number of batch-norm layers updated (``0`` leaves the model unchanged).
-    """
-    check_positive_int("batch_size", batch_size, minimum=2)
-    if x.shape[0] < 2:
-        raise ValueError(f"need at least 2 inputs, got {x.shape[0]}")
-    norms = [m for m in model.modules() if isinstance(m, _NORMS) and m.track_running_stats]
-    if not norms:
-        return 0
-    was_training = model.training
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    try:
-        for batch in torch.tensor_split(x, max(1, x.shape[0] // batch_size)):
-            model(batch)
-    finally:
-        for m, mom in zip(norms, momenta):
-            m.momentum = mom
-        model.train(was_training)
-    return len(norms)

@@ -1,4 +1,4 @@
-"""One training loop for every InfoMax variant in the course."""
+"""One training loop for every InfoMax variant in the course, with the NINE pieces checked."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from ._progress import progress_bar
 
+from ._arrays import ArrayLike
 from ._checks import check_positive_float, check_positive_int
+from ._progress import progress_bar
 from .device import resolve_device
+from .nine import NINEHead, _as_inputs, _describe, _module_device, check_critic, find_head
+from .nine import recalibrate as _recalibrate
 from .objectives import SURROGATES, get_objective, infonce
+from .seeds import SeedLike, check_seed, torch_generator
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 """A random view: ``(batch, generator) -> view`` of the same shape."""
@@ -44,6 +48,9 @@ class TrainHistory:
         Number of optimizer steps.
     batch_size : int
         Batch size; InfoNCE's ceiling is ``log(batch_size)``.
+    recalibrated : bool
+        Whether the batch-norm statistics were re-estimated on the clean training data after
+        training (:func:`nine_utils.nine.recalibrate`).
     """
 
     objective: str
@@ -52,6 +59,7 @@ class TrainHistory:
     seconds: float = 0.0
     steps: int = 0
     batch_size: int = 0
+    recalibrated: bool = False
 
     @property
     def infonce_ceiling(self) -> float:
@@ -67,10 +75,64 @@ def _identity_view(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x
 
 
+def _resolve_channel(head: NINEHead | None, channel: Channel | str | None) -> Channel | None:
+    """The channel to apply to the second branch; ``ValueError`` for one that contradicts ``head``."""
+    if isinstance(channel, str):
+        if channel != "auto":
+            raise ValueError(f"channel must be 'auto', None or a callable (embeddings, generator) -> embeddings, "
+                             f"got {channel!r}")
+        return head.channel if head is not None else None
+    if channel is None:
+        if head is not None:
+            raise ValueError(f"a NINE head needs its channel: the encoder ends with {_describe(head)}, and without its "
+                             "noise the MI is not capped by the head's capacity; leave channel='auto' (the "
+                             "default) or pass channel=head.channel")
+        return None
+    if not callable(channel):
+        raise ValueError(f"channel must be 'auto', None or a callable (embeddings, generator) -> embeddings, "
+                         f"got {type(channel).__name__}")
+    if head is not None and channel != head.channel:
+        raise ValueError(f"channel must be the channel of the encoder's own NINE head {_describe(head)} "
+                         f"(channel='auto' or channel=head.channel), got {_describe(channel)}")
+    return channel
+
+
+def _modes(module: nn.Module) -> list[tuple[nn.Module, bool]]:
+    return [(m, m.training) for m in module.modules()]
+
+
+def _restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
+    for m, mode in modes:
+        m.training = mode
+
+
+@torch.no_grad()
+def _eval_forward(encoder: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """``encoder(inputs)`` in eval mode without gradients (batch-norm statistics untouched); the
+    train/eval mode of every submodule is restored."""
+    modes = _modes(encoder)
+    encoder.eval()
+    try:
+        return encoder(inputs.to(_module_device(encoder)))
+    finally:
+        _restore_modes(modes)
+
+
+def _declared_widths(critic: nn.Module) -> tuple[int | None, int | None]:
+    """Input widths a critic declares: ``dim_a`` / ``dim_b``, else ``dim`` for both, else ``None``."""
+    def attr(name: str) -> int | None:
+        value = getattr(critic, name, None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    common = attr("dim")
+    a, b = attr("dim_a"), attr("dim_b")
+    return (a if a is not None else common), (b if b is not None else common)
+
+
 def train_infomax(
     encoder: nn.Module,
     critic: nn.Module,
-    x: torch.Tensor,
+    x: ArrayLike,
     augment: Augment | None = None,
     *,
     objective: str = "infonce",
@@ -78,9 +140,10 @@ def train_infomax(
     batch_size: int = 256,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
-    channel: Channel | None = None,
+    channel: Channel | str | None = "auto",
     regularizer: Regularizer | None = None,
-    seed: int = 0,
+    recalibrate: bool = True,
+    seed: SeedLike = 0,
     device: str | torch.device = "auto",
     progress: bool = True,
     desc: str | None = None,
@@ -88,10 +151,23 @@ def train_infomax(
     r"""Train ``encoder`` and ``critic`` by maximising an MI objective between two views.
 
     Each step draws a batch ``x_b`` (shape ``(n, ...)``), makes two views ``v_1, v_2`` with
-    ``augment``, embeds them, optionally passes the second embedding through ``channel``, and
-    maximises ``objective(critic(f(v_1), channel(f(v_2))))``, i.e. an estimate of
+    ``augment``, embeds them, passes the second embedding through ``channel``, and maximises
+    ``objective(critic(f(v_1), channel(f(v_2))))``, i.e. an estimate of
     ``I(f(X'); channel(f(X)))``. Adam updates encoder and critic together. With a
     ``regularizer`` the loss is ``-objective + regularizer(f(v_1), generator)``.
+
+    **NINE.** If the encoder ends with a NINE head (:func:`nine_utils.nine.find_head`), its
+    channel is applied to the second branch automatically, and after training its batch-norm
+    statistics are re-estimated on the clean ``x`` (``recalibrate``). The pieces are checked
+    before anything trains:
+
+    - a channel critic (``GaussianChannelCritic``, ``FusedGaussianChannelCritic``,
+      ``UniformChannelCritic``) needs a head of its family and noise level (``head.critic()``
+      builds it); a learned critic (``SeparableCritic``, ``ConcatCritic``, ...) works with or
+      without a head;
+    - with a head, ``channel`` must be ``"auto"`` or the head's own ``head.channel``;
+    - the encoder's output width must be the width the critic declares (``dim_a``/``dim_b`` or
+      ``dim``), found by one eval-mode forward pass on two examples.
 
     Parameters
     ----------
@@ -99,10 +175,15 @@ def train_infomax(
         Maps a batch ``(n, ...)`` to embeddings ``(n, d)``.
     critic : nn.Module
         Maps two embedding batches to a score matrix ``(n, n)``.
-    x : torch.Tensor
-        Training inputs, shape ``(N, ...)``.
+    x : array-like or torch.Tensor
+        Training inputs, shape ``(N, ...)``, ``N >= 2``: a tensor of any float dtype or anything
+        numpy accepts (e.g. a float64 array from scikit-learn), converted once to float32. An
+        integer tensor is kept as it is (row indices that ``augment`` turns into inputs, as with
+        :class:`nine_utils.shapes.ShapeViews`).
     augment : callable, optional
-        ``(batch, generator) -> view``; ``None`` uses the batch itself as both views.
+        ``(batch, generator) -> view``; ``None`` uses the batch itself as both views. For
+        tabular data see :class:`nine_utils.data.GaussianJitter`, for images
+        :class:`nine_utils.data.TwoViewAugment`.
     objective : str
         ``"infonce"``, ``"nwj"``, ``"dv"`` or ``"jsd"``.
     epochs : int
@@ -111,18 +192,27 @@ def train_infomax(
         ``>= 2`` (a batch needs negatives). Clipped to ``N``; the last partial batch is dropped.
     lr, weight_decay : float
         Adam settings; ``lr > 0``, ``weight_decay >= 0``.
-    channel : callable, optional
+    channel : "auto", callable or None
         ``(embeddings, generator) -> embeddings`` applied to the second branch in training only.
+        ``"auto"`` (default): the NINE head's channel if the encoder has a head, else none.
+        With a head only ``"auto"`` or ``head.channel`` is accepted; without one any callable
+        (custom noise) or ``None``.
     regularizer : callable, optional
         ``(embeddings, generator) -> scalar`` loss on the first branch's embeddings ``(n, d)``,
         added to ``-objective`` at each step, e.g.
         :class:`nine_utils.adversarial.AdversarialPriorMatching`. It may update its own modules
         (their parameters are not in the optimizer here). Then ``loss`` in the history includes
         it, while ``mi`` does not.
-    seed : int
-        Seeds the generator used for shuffling, views, the channel and the regularizer. Weight
-        initialisation is the caller's: seed before building the modules
-        (:func:`nine_utils.seed_everything`).
+    recalibrate : bool
+        After training, if the encoder has a NINE head, re-estimate every batch-norm statistic
+        on the clean ``x`` (:func:`nine_utils.nine.recalibrate`), so eval-mode embeddings are
+        normalized exactly; needs ``encoder(x)`` to work without ``augment``. ``False`` keeps the
+        running statistics of training.
+    seed : int or numpy.random.Generator
+        Seeds the torch generator (:func:`nine_utils.seeds.torch_generator`; an int ``s`` gives
+        ``torch.Generator().manual_seed(s)``) used for shuffling, views, the channel and the
+        regularizer. Weight initialisation is the caller's: seed before building the modules
+        (:func:`nine_utils.seeds.seed_everything`).
     device : str or torch.device
         ``"auto"`` picks CUDA, then MPS, then CPU.
     progress : bool
@@ -133,26 +223,63 @@ def train_infomax(
     Returns
     -------
     TrainHistory
-        Loss and MI estimate per epoch, wall time and step count. The modules are left in eval
-        mode on ``device``.
+        Loss and MI estimate per epoch, wall time, step count and whether the statistics were
+        recalibrated. The modules are left in eval mode on ``device``.
+
+    Raises
+    ------
+    ValueError
+        For a bad argument or a misassembly (see above), before any training step; the modules
+        are then unchanged.
     """
     fn = get_objective(objective)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, minimum=2)
     check_positive_float("lr", lr)
-    if not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-    if x.shape[0] < 2:
-        raise ValueError(f"need at least 2 training examples, got {x.shape[0]}")
+    try:
+        wd = float(weight_decay)
+    except (TypeError, ValueError):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}") from None
+    if not (math.isfinite(wd) and wd >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    if not isinstance(recalibrate, bool):
+        raise ValueError(f"recalibrate must be True or False, got {recalibrate!r}")
+    seed = check_seed(seed)
     dev = resolve_device(device)
-    augment = augment or _identity_view
-    bs = min(batch_size, x.shape[0])
-    generator = torch.Generator().manual_seed(seed)
+    if augment is not None and not callable(augment):
+        raise ValueError(f"augment must be a callable (batch, generator) -> view or None, got {type(augment).__name__}")
+    if regularizer is not None and not callable(regularizer):
+        raise ValueError(f"regularizer must be a callable (embeddings, generator) -> scalar or None, "
+                         f"got {type(regularizer).__name__}")
+    x = _as_inputs(x, "x")
+    if x.dim() < 1 or x.shape[0] < 2:
+        raise ValueError(f"need at least 2 training examples, got shape {tuple(x.shape)}")
+    head = find_head(encoder)
+    channel = _resolve_channel(head, channel)
+    if head is not None or channel is None:  # a custom noise channel without a head may use any critic
+        check_critic(head, critic)
+    view = augment if augment is not None else _identity_view
+    z = _eval_forward(encoder, view(x[:2], torch.Generator().manual_seed(0)))
+    if z.dim() != 2:
+        raise ValueError(f"the encoder must return embeddings of shape (n, d), got shape {tuple(z.shape)}")
+    for side, width in zip("ab", _declared_widths(critic)):
+        if width is not None and width != z.shape[1]:
+            raise ValueError(f"the critic expects embeddings of width {width} ({_describe(critic)}), "
+                             f"but the encoder outputs width {z.shape[1]}")
+    if head is not None and recalibrate and augment is not None:
+        try:
+            _eval_forward(encoder, x[:2])
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise ValueError("recalibrate=True passes the clean x through the encoder after training, and "
+                             f"encoder(x) fails: {exc}. Pass recalibrate=False and call "
+                             "nine_utils.nine.recalibrate(encoder, clean_inputs) yourself") from None
 
+    bs = min(batch_size, x.shape[0])
+    generator = torch_generator(seed)
     encoder.to(dev).train()
     critic.to(dev).train()
     params = [p for m in (encoder, critic) for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=wd)
     history = TrainHistory(objective=objective, batch_size=bs)
     n_batches = x.shape[0] // bs
     surrogate = objective in SURROGATES
@@ -164,8 +291,8 @@ def train_infomax(
         sum_loss = sum_mi = 0.0
         for b in range(n_batches):
             batch = x[perm[b * bs:(b + 1) * bs]]
-            v1 = augment(batch, generator).to(dev)
-            v2 = augment(batch, generator).to(dev)
+            v1 = view(batch, generator).to(dev)
+            v2 = view(batch, generator).to(dev)
             za, zb = encoder(v1), encoder(v2)
             if channel is not None:
                 zb = channel(zb, generator)
@@ -183,6 +310,9 @@ def train_infomax(
         history.loss.append(sum_loss / n_batches)
         history.mi.append(sum_mi / n_batches)
         bar.set_postfix(mi=f"{history.mi[-1]:.3f}")
+    if head is not None and recalibrate:
+        _recalibrate(encoder, x)
+        history.recalibrated = True
     history.seconds = time.perf_counter() - start
     encoder.eval()
     critic.eval()
@@ -190,9 +320,21 @@ def train_infomax(
 
 
 @torch.no_grad()
-def embed(encoder: nn.Module, x: torch.Tensor, batch_size: int = 1024,
+def embed(encoder: nn.Module, x: ArrayLike, batch_size: int = 1024,
           device: str | torch.device = "auto") -> torch.Tensor:
     """Embed ``x`` (shape ``(N, ...)``) in eval mode, without gradients.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps ``(n, ...)`` to ``(n, d)``; moved to ``device``.
+    x : array-like or torch.Tensor
+        Inputs, as in :func:`train_infomax`: any float dtype or numpy array, converted once to
+        float32 (an integer tensor is kept as it is).
+    batch_size : int
+        Forward batch size, ``>= 1``.
+    device : str or torch.device
+        ``"auto"`` picks CUDA, then MPS, then CPU.
 
     Returns
     -------
@@ -201,8 +343,11 @@ def embed(encoder: nn.Module, x: torch.Tensor, batch_size: int = 1024,
     """
     check_positive_int("batch_size", batch_size)
     dev = resolve_device(device)
-    was_training = encoder.training
+    x = _as_inputs(x, "x")
+    modes = _modes(encoder)
     encoder.to(dev).eval()
-    out = torch.cat([encoder(x[i:i + batch_size].to(dev)).cpu() for i in range(0, x.shape[0], batch_size)])
-    encoder.train(was_training)
+    try:
+        out = torch.cat([encoder(x[i:i + batch_size].to(dev)).cpu() for i in range(0, x.shape[0], batch_size)])
+    finally:
+        _restore_modes(modes)
     return out

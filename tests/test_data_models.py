@@ -4,18 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-import nine_utils as nu
+from nine_utils.data import GaussianJitter, TwoViewAugment, dataset_split, digits_split, load_digits
+from nine_utils.models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, make_critic
 
 
 def test_digits_are_unit_interval_tensors():
-    x, y = nu.load_digits()
+    x, y = load_digits()
     assert x.shape == (1797, 1, 8, 8) and x.dtype == torch.float32
     assert x.min() == 0.0 and x.max() == 1.0
     assert sorted(y.unique().tolist()) == list(range(10))
 
 
 def test_split_is_stratified_disjoint_and_fixed_by_seed():
-    a, b, c = nu.digits_split(0.25, seed=0), nu.digits_split(0.25, seed=0), nu.digits_split(0.25, seed=1)
+    a, b, c = digits_split(0.25, seed=0), digits_split(0.25, seed=0), digits_split(0.25, seed=1)
     assert torch.equal(a.x_test, b.x_test) and not torch.equal(a.x_test, c.x_test)
     assert len(a.y_train) + len(a.y_test) == 1797
     counts = torch.bincount(a.y_test, minlength=10).numpy()
@@ -24,43 +25,84 @@ def test_split_is_stratified_disjoint_and_fixed_by_seed():
     overlap = sum(tuple(r) in flat_train for r in a.x_test.flatten(1).numpy().round(4))
     assert overlap < 5  # the digits hold a few duplicate images, no more
     with pytest.raises(ValueError, match="test_fraction"):
-        nu.digits_split(1.5)
+        digits_split(1.5)
 
 
 def test_augment_shifts_and_adds_noise_reproducibly():
-    x, _ = nu.load_digits()
-    aug = nu.TwoViewAugment(max_shift=1, noise=0.0)
+    x, _ = load_digits()
+    aug = TwoViewAugment(max_shift=1, noise=0.0)
     v = aug(x[:50], torch.Generator().manual_seed(0))
     assert v.shape == (50, 1, 8, 8)
     # pure shifts preserve the pixel mass away from the border and never create new values
     assert torch.equal(v, aug(x[:50], torch.Generator().manual_seed(0)))
     assert not torch.equal(v, x[:50])
     assert set(np.unique(v.numpy())) <= set(np.unique(x[:50].numpy()))
-    noisy = nu.TwoViewAugment(max_shift=0, noise=0.1)(x[:50], torch.Generator().manual_seed(0))
+    noisy = TwoViewAugment(max_shift=0, noise=0.1)(x[:50], torch.Generator().manual_seed(0))
     assert 0.0 <= noisy.min() and noisy.max() <= 1.0
     assert 0.02 < (noisy - x[:50]).abs().mean() < 0.1
     with pytest.raises(ValueError):
-        nu.TwoViewAugment(max_shift=-1)
+        TwoViewAugment(max_shift=-1)
     with pytest.raises(ValueError, match="noise"):
-        nu.TwoViewAugment(noise=-0.1)
+        TwoViewAugment(noise=-0.1)
+
+
+def test_split_takes_a_numpy_generator_and_checks_the_seed():
+    a = digits_split(0.25, seed=np.random.default_rng(3))
+    b = digits_split(0.25, seed=np.random.default_rng(3))
+    assert torch.equal(a.y_test, b.y_test) and len(a.y_test) + len(a.y_train) == 1797
+    with pytest.raises(ValueError, match="seed must be"):
+        digits_split(0.25, seed="abc")
+    with pytest.raises(ValueError, match="seed must be"):
+        dataset_split("digits", seed=1.5)
+    with pytest.raises(ValueError, match="'digits', 'mnist', 'fashion_mnist'"):
+        dataset_split("cifar")
+    small = dataset_split("digits", seed=0, max_train=50)
+    assert len(small.y_train) == 50
+    assert torch.equal(small.x_train, dataset_split("digits", seed=0, max_train=50).x_train)
+
+
+def test_gaussian_jitter_adds_noise_of_the_given_std_reproducibly():
+    x = torch.as_tensor(np.random.default_rng(0).normal(size=(20000, 3)), dtype=torch.float32)
+    jitter = GaussianJitter(0.3)
+    v = jitter(x, torch.Generator().manual_seed(0))
+    assert v.shape == x.shape and v.dtype == torch.float32
+    assert torch.allclose((v - x).std(0), torch.full((3,), 0.3), rtol=0.03)
+    assert torch.allclose((v - x).mean(0), torch.zeros(3), atol=0.01)
+    assert torch.equal(v, jitter(x, torch.Generator().manual_seed(0)))
+    assert not torch.equal(v, jitter(x, torch.Generator().manual_seed(1)))
+    assert torch.equal(GaussianJitter(0.0)(x[:5]), x[:5])
+    assert jitter(x[:4].double(), torch.Generator()).dtype == torch.float64
+    assert "std=0.3" in repr(jitter)
+
+
+@pytest.mark.parametrize("std", [-0.1, float("nan"), float("inf"), "a"])
+def test_gaussian_jitter_refuses_a_bad_std(std):
+    with pytest.raises(ValueError, match="std"):
+        GaussianJitter(std)
+
+
+@pytest.mark.parametrize("x", [torch.zeros(4, 1, 8, 8), torch.zeros(4), torch.zeros(4, 3, dtype=torch.long)])
+def test_gaussian_jitter_is_for_rows_of_features(x):
+    with pytest.raises(ValueError, match=r"\(n, p\)"):
+        GaussianJitter(0.1)(x, torch.Generator())
 
 
 def test_encoders_shapes():
     x = torch.rand(5, 1, 8, 8)
-    assert nu.ConvEncoder(7)(x).shape == (5, 7)
-    assert nu.MLPEncoder(64, 3)(x).shape == (5, 3)
+    assert ConvEncoder(7)(x).shape == (5, 7)
+    assert MLPEncoder(64, 3)(x).shape == (5, 3)
     with pytest.raises(ValueError, match="8x8"):
-        nu.ConvEncoder(4)(torch.rand(2, 1, 28, 28))
-    assert nu.ConvEncoder(6, image_size=28)(torch.rand(3, 1, 28, 28)).shape == (3, 6)
-    assert nu.ConvEncoder(6, image_size=16)(torch.rand(3, 1, 16, 16)).shape == (3, 6)
+        ConvEncoder(4)(torch.rand(2, 1, 28, 28))
+    assert ConvEncoder(6, image_size=28)(torch.rand(3, 1, 28, 28)).shape == (3, 6)
+    assert ConvEncoder(6, image_size=16)(torch.rand(3, 1, 16, 16)).shape == (3, 6)
     with pytest.raises(ValueError, match="out_dim"):
-        nu.ConvEncoder(0)
+        ConvEncoder(0)
 
 
 @pytest.mark.parametrize("name", ["dot", "bilinear", "concat"])
 def test_critics_give_square_scores_with_pairwise_entries(name):
     a, b = torch.randn(6, 4), torch.randn(6, 4)
-    critic = nu.make_critic(name, 4, 4, hidden=16) if name == "concat" else nu.make_critic(name, 4)
+    critic = make_critic(name, 4, 4, hidden=16) if name == "concat" else make_critic(name, 4)
     s = critic(a, b)
     assert s.shape == (6, 6)
     # entry (i, j) depends on a_i and b_j only
@@ -70,15 +112,30 @@ def test_critics_give_square_scores_with_pairwise_entries(name):
 
 def test_dot_critic_values_and_cosine_bound():
     a, b = torch.randn(5, 3), torch.randn(5, 3)
-    assert torch.allclose(nu.SeparableCritic(3, temperature=0.5)(a, b), a @ b.T / 0.5)
-    cos = nu.SeparableCritic(3, normalize=True, temperature=0.2)(a, b)
+    assert torch.allclose(SeparableCritic(3, temperature=0.5)(a, b), a @ b.T / 0.5)
+    cos = SeparableCritic(3, normalize=True, temperature=0.2)(a, b)
     assert cos.abs().max() <= 1 / 0.2 + 1e-5
+
+
+@pytest.mark.parametrize("critic", [SeparableCritic(5), SeparableCritic(5, kind="bilinear"),
+                                    SeparableCritic(5, hidden=8), ConcatCritic(5, hidden=8)])
+def test_critics_refuse_embeddings_of_another_width(critic):
+    # SeparableCritic(5) used to score width-4 embeddings: without hidden layers g and h are the
+    # identity and the plain dot product works for any common width
+    assert critic.dim == critic.dim_a == critic.dim_b == 5
+    assert critic(torch.randn(3, 5), torch.randn(4, 5)).shape == (3, 4)
+    with pytest.raises(ValueError, match="expects a of shape"):
+        critic(torch.randn(3, 4), torch.randn(3, 4))
+    with pytest.raises(ValueError, match="expects a of shape"):
+        critic(torch.randn(3, 5), torch.randn(3, 4))
+    with pytest.raises(ValueError, match="expects a of shape"):
+        critic(torch.randn(5), torch.randn(5))
 
 
 def test_critic_argument_errors():
     with pytest.raises(ValueError, match="'dot', 'bilinear', 'concat'"):
-        nu.make_critic("cosine", 4)
+        make_critic("cosine", 4)
     with pytest.raises(ValueError, match="temperature"):
-        nu.SeparableCritic(4, temperature=0.0)
+        SeparableCritic(4, temperature=0.0)
     with pytest.raises(ValueError, match="match"):
-        nu.SeparableCritic(4, 5)
+        SeparableCritic(4, 5)

@@ -13,6 +13,12 @@ from nine_utils.objectives import infonce
 from nine_utils.training import train_infomax
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+    yield
+
+
 def pairs(n, m, d, sigma, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(n, d, generator=g, dtype=dtype)
@@ -69,8 +75,8 @@ def test_trains_a_nine_encoder_like_the_distance_form():
     for critic_cls in (GaussianChannelCritic, FusedGaussianChannelCritic):
         torch.manual_seed(0)
         model = nn.Sequential(MLPEncoder(64, 4, hidden=32), GaussianNINEHead(4, 1.0))
-        histories.append(train_infomax(model, critic_cls(1.0), x, epochs=3, batch_size=128, channel=model[-1].channel,
-                                       progress=False))
+        histories.append(train_infomax(model, critic_cls(1.0), x, epochs=3, batch_size=128, device="cpu",
+                                       progress=False))  # the head's channel is applied automatically
     ref, fused = histories
     assert fused.mi == pytest.approx(ref.mi, abs=1e-3)
     assert max(fused.mi) <= gaussian_capacity(4, 1.0) + 0.05

@@ -13,6 +13,12 @@ from nine_utils.objectives import gaussian_log_ratio, gaussian_mi, infonce
 from nine_utils.training import train_infomax
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+    yield
+
+
 def skewed(n: int, d: int, seed: int = 0) -> torch.Tensor:
     """Shifted, scaled, skewed input: 5 + 3 * Exp(1) per coordinate."""
     g = torch.Generator().manual_seed(seed)
@@ -80,11 +86,24 @@ def test_head_trains_inside_train_infomax():
     torch.manual_seed(0)
     head = GaussianNINEHead(4, sigma=0.5)
     enc = nn.Sequential(MLPEncoder(64, 4, hidden=32), head)
-    hist = train_infomax(enc, GaussianChannelCritic(0.5), x[:256], epochs=2, batch_size=64,
-                         channel=head.channel, progress=False, device="cpu")
+    hist = train_infomax(enc, head.critic(), x[:256], epochs=2, batch_size=64, recalibrate=False,
+                         progress=False, device="cpu")
     assert all(math.isfinite(v) for v in hist.mi + hist.loss)
+    assert max(hist.mi) <= head.capacity() + 0.05
     assert not head.training
     assert head.norm.num_batches_tracked.item() == 2 * hist.steps  # both branches pass the head
+    # recalibration then replaces those statistics by a cumulative average over the clean data
+    hist = train_infomax(enc, head.critic(), x[:256], epochs=1, batch_size=64, progress=False, device="cpu")
+    assert hist.recalibrated
+    assert head.norm.num_batches_tracked.item() == 1  # 256 inputs, recalibrate's batches of 1024: one batch
+
+
+def test_head_and_critic_name_their_family_and_noise():
+    head, critic = GaussianNINEHead(4, sigma=0.7), GaussianChannelCritic(0.7)
+    assert head.family == critic.family == "gaussian"
+    assert head.sigma == critic.sigma == head.noise == critic.noise == 0.7
+    assert head.prior == "normal"
+    assert "sigma=0.7" in repr(head) and "sigma=0.7" in repr(critic)
 
 
 @pytest.mark.parametrize("sigma", [0.0, -1.0, math.inf, math.nan, "a"])

@@ -107,7 +107,7 @@ def test_a_view_is_one_of_its_jittered_copies_drawn_at_random():
 
 def test_jitter_stays_in_range_and_keeps_the_shape():
     f = sample_factors(2000, np.random.default_rng(0))
-    j = nu.jitter_factors(f, 0.1, np.random.default_rng(1))
+    j = nu.shapes.jitter_factors(f, 0.1, np.random.default_rng(1))
     assert np.array_equal(j[:, 0], f[:, 0])
     moved = np.abs(j[:, 1:] - f[:, 1:])
     assert moved.max() > 0 and np.all(moved[:, 2:] <= 0.1 + 1e-12)
@@ -136,7 +136,7 @@ def test_ten_thousand_images_in_a_couple_of_seconds():
     (lambda: render_shapes(np.array([[0, 0.0, 0, 0.5, 0.5]])), "scale column > 0"),
     (lambda: nu.ShapeViews(np.zeros((3, 5)), noise=-1), "noise"),
     (lambda: nu.ShapeViews(np.zeros((3, 5)), copies=0), "copies"),
-    (lambda: nu.jitter_factors(np.zeros((3, 5)), -0.1, np.random.default_rng(0)), "jitter"),
+    (lambda: nu.shapes.jitter_factors(np.zeros((3, 5)), -0.1, np.random.default_rng(0)), "jitter"),
     (lambda: nu.make_shapes(10).factor("colour"), "'shape', 'scale'"),
 ])
 def test_bad_input_is_a_value_error(call, match):

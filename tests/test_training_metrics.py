@@ -1,22 +1,35 @@
-"""The training loop, the probes and the results file."""
+"""The training loop (pinned against a reference loop), embed, and the probes and results file."""
 
+import copy
 import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-import nine_utils as nu
+import nine_utils as nu  # the probe and results-file tests below
+from nine_utils.data import GaussianJitter, TwoViewAugment, digits_split, load_digits
+from nine_utils.models import MLPEncoder, SeparableCritic
+from nine_utils.objectives import infonce, jsd
+from nine_utils.seeds import seed_everything
+from nine_utils.training import embed, train_infomax
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+    yield
 
 
 def _train(seed=0, objective="infonce", epochs=2, n=640):
-    nu.seed_everything(seed)
-    split = nu.digits_split(seed=0)
-    enc = nu.MLPEncoder(64, 8, hidden=32)
-    critic = nu.SeparableCritic(8, normalize=True, temperature=0.2)
-    hist = nu.train_infomax(enc, critic, split.x_train[:n], nu.TwoViewAugment(), objective=objective,
-                            epochs=epochs, batch_size=64, seed=seed, device="cpu", progress=False)
+    seed_everything(seed)
+    split = digits_split(seed=0)
+    enc = MLPEncoder(64, 8, hidden=32)
+    critic = SeparableCritic(8, normalize=True, temperature=0.2)
+    hist = train_infomax(enc, critic, split.x_train[:n], TwoViewAugment(), objective=objective,
+                         epochs=epochs, batch_size=64, seed=seed, device="cpu", progress=False)
     return enc, hist
 
 
@@ -27,18 +40,95 @@ def test_training_is_deterministic_for_a_seed():
     assert a.loss == b.loss and a.mi == b.mi
     assert a.loss != c.loss
     x = torch.rand(4, 1, 8, 8)
-    assert torch.equal(nu.embed(enc_a, x), nu.embed(enc_b, x))
+    assert torch.equal(embed(enc_a, x), embed(enc_b, x))
 
 
 def test_history_contents_and_infonce_ceiling():
     _, h = _train(epochs=4)
     assert len(h.loss) == len(h.mi) == 4
     assert h.steps == 4 * (640 // 64) and h.batch_size == 64
-    assert h.seconds > 0
     assert all(m <= math.log(64) + 1e-6 for m in h.mi)
     assert h.mi[-1] > h.mi[0] + 0.3  # it learns something
     assert h.infonce_ceiling == pytest.approx(math.log(64))
+    assert not h.recalibrated  # no NINE head, nothing to recalibrate
     json.dumps(h.as_dict())
+
+
+# ------------------------------------------------------------------ the loop, against a reference
+
+def _small_problem(seed=0, n=96, p=4, d=3):
+    torch.manual_seed(seed)
+    x = torch.randn(n, p, generator=torch.Generator().manual_seed(seed + 100))
+    return x, nn.Linear(p, d), SeparableCritic(d, kind="bilinear", temperature=0.5)
+
+
+def _reference_loop(encoder, critic, x, augment, epochs, batch_size, lr, seed):
+    """What train_infomax must do, written out: shuffle every epoch, two views, Adam with zero_grad."""
+    generator = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(critic.parameters()), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        perm = torch.randperm(x.shape[0], generator=generator)
+        total = 0.0
+        for b in range(x.shape[0] // batch_size):
+            batch = x[perm[b * batch_size:(b + 1) * batch_size]]
+            v1, v2 = augment(batch, generator), augment(batch, generator)
+            loss = -infonce(critic(encoder(v1), encoder(v2)))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        losses.append(total / (x.shape[0] // batch_size))
+    return losses
+
+
+def test_loop_matches_the_reference_loop():
+    # fails if the loop stops zeroing the gradients (they accumulate over steps) or stops shuffling
+    x, enc, critic = _small_problem()
+    ref_enc, ref_critic = copy.deepcopy(enc), copy.deepcopy(critic)
+    jitter = GaussianJitter(0.3)
+    hist = train_infomax(enc, critic, x, jitter, epochs=3, batch_size=32, lr=0.05, seed=7, device="cpu",
+                         progress=False)
+    ref_losses = _reference_loop(ref_enc, ref_critic, x, jitter, epochs=3, batch_size=32, lr=0.05, seed=7)
+    assert hist.loss == pytest.approx(ref_losses, rel=1e-5, abs=1e-6)
+    for p, q in zip(list(enc.parameters()) + list(critic.parameters()),
+                    list(ref_enc.parameters()) + list(ref_critic.parameters())):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_batches_are_reshuffled_every_epoch_from_the_seed():
+    n, bs, seed = 40, 10, 11
+    seen = []
+
+    def record(batch, generator):
+        if len(batch) == bs:  # skip the two-row width probe
+            seen.append(batch[:, 0].long().tolist())
+        return batch
+
+    x = torch.arange(n, dtype=torch.float32)[:, None]
+    torch.manual_seed(0)
+    train_infomax(nn.Linear(1, 2), SeparableCritic(2), x, record, epochs=3, batch_size=bs, seed=seed,
+                  device="cpu", progress=False)
+    batches = seen[::2]  # each batch is seen twice, once per view
+    assert seen[1::2] == batches
+    epochs = [batches[i:i + n // bs] for i in range(0, len(batches), n // bs)]
+    assert len(epochs) == 3
+    for epoch in epochs:  # every epoch visits every example once
+        assert sorted(i for b in epoch for i in b) == list(range(n))
+    assert epochs[0] != epochs[1] != epochs[2]
+    # an int seed s means torch.Generator().manual_seed(s): the first permutation is reproducible
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    assert epochs[0][0] == perm[:bs].tolist()
+
+
+def test_jsd_logs_infonce_on_the_same_scores():
+    x, enc, critic = _small_problem(n=32)
+    scores = critic(enc(x), enc(x)).detach()  # one batch of all 32 rows; InfoNCE ignores their order
+    hist = train_infomax(enc, critic, x, objective="jsd", epochs=1, batch_size=32, lr=1e-3, device="cpu",
+                         progress=False)
+    assert hist.mi[0] == pytest.approx(infonce(scores).item(), rel=1e-5, abs=1e-6)
+    assert hist.loss[0] == pytest.approx(-jsd(scores).item(), rel=1e-5, abs=1e-6)
+    assert abs(hist.mi[0] + hist.loss[0]) > 0.1  # the two values differ: the test can tell them apart
 
 
 def test_jsd_history_reports_a_bound_in_nats():
@@ -49,6 +139,41 @@ def test_jsd_history_reports_a_bound_in_nats():
     assert all(l >= 0 for l in h.loss)  # -J >= 0 since J <= 0
 
 
+# ------------------------------------------------------------------ inputs and seeds
+
+def _tabular(seed=0):
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(128, 2))
+    return np.hstack([latent, latent @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(128, 3))])  # float64
+
+
+def _fit(x, seed=0, **kwargs):
+    seed_everything(0)
+    enc = MLPEncoder(5, 3, hidden=16)
+    hist = train_infomax(enc, SeparableCritic(3), x, GaussianJitter(0.2), epochs=2, batch_size=32, seed=seed,
+                         device="cpu", progress=False, **kwargs)
+    return enc, hist
+
+
+def test_numpy_float64_trains_like_the_float32_tensor():
+    x64 = _tabular()
+    assert x64.dtype == np.float64
+    enc_np, from_numpy = _fit(x64)
+    enc_t, from_tensor = _fit(torch.as_tensor(x64, dtype=torch.float32))
+    _, from_double = _fit(torch.as_tensor(x64))
+    assert from_numpy.loss == from_tensor.loss == from_double.loss
+    assert from_numpy.mi == from_tensor.mi
+    assert torch.equal(embed(enc_np, x64), embed(enc_t, torch.as_tensor(x64, dtype=torch.float32)))
+    assert embed(enc_np, x64).dtype == torch.float32
+
+
+def test_a_numpy_generator_seed_is_reproducible():
+    _, a = _fit(_tabular(), seed=np.random.default_rng(5))
+    _, b = _fit(_tabular(), seed=np.random.default_rng(5))
+    _, c = _fit(_tabular(), seed=np.random.default_rng(6))
+    assert a.loss == b.loss and a.loss != c.loss
+
+
 def test_channel_is_applied_to_the_second_branch_only():
     seen = []
 
@@ -56,10 +181,10 @@ def test_channel_is_applied_to_the_second_branch_only():
         seen.append(z.shape)
         return z + torch.randn(z.shape, generator=generator)
 
-    nu.seed_everything(0)
-    enc = nu.MLPEncoder(64, 4, hidden=8)
-    nu.train_infomax(enc, nu.SeparableCritic(4), nu.load_digits()[0][:64], epochs=1, batch_size=32,
-                     channel=channel, progress=False, device="cpu")
+    seed_everything(0)
+    enc = MLPEncoder(64, 4, hidden=8)
+    train_infomax(enc, SeparableCritic(4), load_digits()[0][:64], epochs=1, batch_size=32,
+                  channel=channel, progress=False, device="cpu")
     assert seen == [torch.Size([32, 4])] * 2
 
 
@@ -68,14 +193,33 @@ def test_channel_is_applied_to_the_second_branch_only():
     ({"epochs": 0}, "epochs"),
     ({"batch_size": 1}, "batch_size"),
     ({"lr": -1.0}, "lr"),
+    ({"weight_decay": -1.0}, "weight_decay"),
     ({"device": "tpu"}, "device"),
+    ({"seed": "abc"}, "seed must be a non-negative int or a numpy.random.Generator, got 'abc'"),
+    ({"seed": -1}, "seed"),
+    ({"recalibrate": "yes"}, "recalibrate"),
+    ({"channel": "gaussian"}, "channel must be 'auto'"),
+    ({"channel": 3}, "channel must be"),
 ])
 def test_bad_arguments_fail_before_training(kwargs, match):
-    enc = nu.MLPEncoder(64, 4, hidden=8)
+    enc = MLPEncoder(64, 4, hidden=8)
     before = [p.clone() for p in enc.parameters()]
     with pytest.raises(ValueError, match=match):
-        nu.train_infomax(enc, nu.SeparableCritic(4), torch.rand(10, 1, 8, 8), progress=False, **kwargs)
+        train_infomax(enc, SeparableCritic(4), torch.rand(10, 1, 8, 8), progress=False, **kwargs)
     assert all(torch.equal(p, q) for p, q in zip(before, enc.parameters()))
+
+
+def test_width_probe_leaves_the_encoder_alone():
+    # the probe runs in eval mode without gradients: batch-norm statistics and modes are untouched
+    torch.manual_seed(0)
+    enc = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    enc[1].eval()  # a mixed mode, to be kept
+    state = copy.deepcopy(enc.state_dict())
+    with pytest.raises(ValueError, match="width 5"):
+        train_infomax(enc, SeparableCritic(5), torch.randn(20, 3), progress=False, device="cpu")
+    assert enc.training and not enc[1].training
+    assert all(torch.equal(state[k], v) for k, v in enc.state_dict().items())
+
 
 
 def test_probes_score_separable_data_high_and_noise_at_chance():
@@ -87,36 +231,31 @@ def test_probes_score_separable_data_high_and_noise_at_chance():
     assert nu.linear_probe_accuracy(z[tr], y[tr], z[te], y[te]) > 0.98
     assert nu.knn_accuracy(z[tr], y[tr], z[te], y[te]) > 0.98
     noise = rng.normal(size=(400, 5))
-    assert nu.linear_probe_accuracy(noise[tr], y[tr], noise[te], y[te]) < 0.45
+    assert nu.linear_probe_accuracy(noise[tr], y[tr], noise[te], y[te]) < 0.4
+    assert nu.knn_accuracy(noise[tr], y[tr], noise[te], y[te]) < 0.4
+    # tensors and images (n, 1, h, w) are taken as they come, flattened
+    zt = torch.as_tensor(z, dtype=torch.float32)
+    assert nu.knn_accuracy(zt[tr], torch.as_tensor(y[tr]), zt[te], y[te]) == nu.knn_accuracy(z[tr], y[tr], z[te], y[te])
+    img = np.pad(z, ((0, 0), (0, 4))).reshape(400, 1, 3, 3)
+    assert nu.linear_probe_accuracy(img[tr], y[tr], img[te], y[te]) == nu.linear_probe_accuracy(
+        img[tr].reshape(200, 9), y[tr], img[te].reshape(200, 9), y[te])
     with pytest.raises(ValueError, match="rows"):
         nu.linear_probe_accuracy(z[:10], y[:9], z, y)
+    with pytest.raises(ValueError, match="width"):
+        nu.knn_accuracy(z, y, z[:, :3], y)
     with pytest.raises(ValueError, match="k"):
         nu.knn_accuracy(z, y, z, y, k=0)
+    with pytest.raises(ValueError, match="NaN"):
+        nu.knn_accuracy(np.full((4, 2), np.nan), y[:4], z[:4, :2], y[:4])
 
 
-def test_save_results_writes_the_contract(tmp_path):
-    path = nu.save_results("01_deep_infomax.ipynb", {"seed": 0, "sigmas": np.array([0.1, 0.2])},
-                           {"acc": np.float32(0.5), "curve": [{"x": torch.tensor(1.0)}]}, 1.5,
-                           results_dir=tmp_path)
-    assert path == tmp_path / "01_deep_infomax.json"
-    res = json.loads(path.read_text())
-    assert set(res) == {"notebook", "parameters", "metrics", "runtime_seconds", "versions"}
-    assert res["notebook"] == "01_deep_infomax" and res["metrics"]["acc"] == 0.5
-    assert res["parameters"]["sigmas"] == [0.1, 0.2]
-    assert "torch" in res["versions"]
-    table = nu.summary_table(nu.load_results(tmp_path))
-    assert "01_deep_infomax" in table and "acc" in table
-    with pytest.raises(ValueError):
-        nu.save_results("x", {}, {"bad": float("nan")}, 0.0, results_dir=tmp_path)
-
-
-def test_relative_results_dir_is_taken_from_the_repo_root(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert nu.resolve_from_root("results") == nu.repo_root() / "results"
-
-
-def test_device_auto_and_errors():
-    assert nu.resolve_device("cpu") == torch.device("cpu")
-    assert nu.resolve_device("auto").type in {"cpu", "cuda", "mps"}
-    with pytest.raises(ValueError, match="'auto', 'cpu', 'cuda', 'mps'"):
-        nu.resolve_device("gpu")
+def test_linear_probe_standardises_with_the_training_set_only():
+    # one informative coordinate of tiny scale next to a large noise coordinate: after
+    # standardisation (on the training set) the probe finds it at C = 1
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    z = np.column_stack([1e-3 * (2 * y - 1 + 0.3 * rng.standard_normal(400)), 1e3 * rng.standard_normal(400)])
+    assert nu.linear_probe_accuracy(z[:200], y[:200], z[200:], y[200:]) > 0.95
+    # the test set shifted by a constant is scored with the training statistics, so the probe fails
+    shifted = z[200:] + np.array([5e-3, 0.0])
+    assert nu.linear_probe_accuracy(z[:200], y[:200], shifted, y[200:]) < 0.7

@@ -1,12 +1,13 @@
-"""The smoothed uniform-channel critic (nine_utils.uniform)."""
+"""The smoothed uniform-channel critic (nine_utils.nine.UniformChannelCritic)."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-import nine_utils as nu
-from nine_utils.uniform import UniformChannelCritic
+from nine_utils.nine import UniformChannelCritic, uniform_capacity
+from nine_utils.objectives import infonce
 
 
 def test_critic_tends_to_the_exact_box_log_ratio():
@@ -19,13 +20,44 @@ def test_critic_tends_to_the_exact_box_log_ratio():
     assert s[0, 1].item() < -100  # far outside the box: towards -inf
 
 
+def _smoothed_box(a, b, eps, tau):
+    """sum_k log sigmoid((b - a + eps)/tau) + log sigmoid((eps - b + a)/tau), in numpy, (n, m)."""
+    delta = b[None, :, :] - a[:, None, :]
+    log_sig = lambda t: -np.logaddexp(0.0, -t)  # noqa: E731
+    return (log_sig((delta + eps) / tau) + log_sig((eps - delta) / tau)).sum(-1)
+
+
+def _boundary_term(b, eps, tau):
+    """-sum_k log max(l(b_k), tau), l(b) = min(1, b + eps) - max(0, b - eps), in numpy, (m,)."""
+    length = np.minimum(1.0, b + eps) - np.maximum(0.0, b - eps)
+    return -np.log(np.maximum(length, tau)).sum(-1)
+
+
+def test_scores_are_the_formula_with_its_boundary_term():
+    eps, tau = 0.2, 0.03
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.0, 1.0, size=(5, 2))
+    # b across [-eps, 1 + eps]: near the edges l(b) < 2 eps, and once below tau (b = -0.19: l = 0.01)
+    b = np.array([[-0.19, 0.5], [-0.1, 0.05], [0.0, 0.3], [0.5, 0.95], [0.9, 1.1], [1.15, 0.6]])
+    critic = UniformChannelCritic(eps, temperature=tau)
+    scores = critic(torch.as_tensor(a), torch.as_tensor(b)).numpy()
+    expected = _smoothed_box(a, b, eps, tau) + _boundary_term(b, eps, tau)[None, :]
+    assert np.allclose(scores, expected, atol=1e-10)
+    # the boundary term is what marginal=True adds, and it is not a constant
+    bare = UniformChannelCritic(eps, temperature=tau, marginal=False)(torch.as_tensor(a), torch.as_tensor(b)).numpy()
+    assert np.allclose(bare, _smoothed_box(a, b, eps, tau), atol=1e-10)
+    diff = scores - bare
+    assert np.allclose(diff, _boundary_term(b, eps, tau)[None, :], atol=1e-10)
+    assert np.ptp(diff[0]) > 1.0  # larger near the edges, where fewer inputs explain b
+
+
 def test_infonce_with_critic_at_uniform_input_stays_below_capacity_and_is_close():
     eps, d, n = 0.25, 1, 512
     g = torch.Generator().manual_seed(0)
     a = torch.rand(n, d, generator=g)
     b = a + eps * (2 * torch.rand(n, d, generator=g) - 1)
-    est = nu.infonce(UniformChannelCritic(eps, temperature=0.01)(a, b)).item()
-    cap = nu.uniform_capacity(d, eps)
+    est = infonce(UniformChannelCritic(eps, temperature=0.01)(a, b)).item()
+    cap = uniform_capacity(d, eps)
     assert est <= cap + 0.05
     assert est > cap - 0.25
 
@@ -35,6 +67,12 @@ def test_gradient_pulls_a_positive_pair_together():
     b = torch.tensor([[0.6]])
     UniformChannelCritic(0.1)(a, b).sum().backward()
     assert a.grad.item() > 0  # increasing a moves it towards b
+
+
+def test_family_and_noise_level():
+    critic = UniformChannelCritic(0.1)
+    assert critic.family == "uniform" and critic.eps == critic.noise == 0.1
+    assert critic.temperature == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize("kwargs", [{"eps": 0.0}, {"eps": -1.0}, {"eps": 0.1, "temperature": 0.0}])
