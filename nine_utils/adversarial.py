@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ._checks import check_positive_float, check_positive_int
-from .dm import Prior, get_prior
 from .models import mlp
+from .priors import Prior, get_prior
+from .seeds import SeedLike, torch_generator
 
 _U_EPS = 1e-12  # keeps uniform draws off 0 and 1 before the quantile function
 
@@ -31,9 +32,9 @@ class AdversarialPriorMatching:
 
     Each call with embeddings ``z`` (shape ``(n, dim)``):
 
-    1. draws ``y ~ P`` of the same shape with ``generator`` (uniforms pushed through the prior's
-       quantile function), and takes one Adam step of the discriminator ``D`` (an MLP with its
-       own optimizer) on the binary cross-entropy with logits
+    1. draws ``y ~ P`` of the same shape with ``generator``, the training loop's torch generator
+       (uniforms pushed through the prior's quantile function), and takes one Adam step of the
+       discriminator ``D`` (an MLP with its own optimizer) on the binary cross-entropy with logits
 
        .. math:: L_D = \mathrm{BCE}(D(y), 1) + \mathrm{BCE}(D(z_{\text{detached}}), 0) ;
 
@@ -53,7 +54,7 @@ class AdversarialPriorMatching:
     dim : int
         Embedding size, ``>= 1``.
     prior : str or Prior
-        ``"normal"``, ``"uniform"`` or a :class:`nine_utils.dm.Prior`.
+        ``"normal"``, ``"uniform"`` or a :class:`nine_utils.priors.Prior` with a quantile function.
     gamma : float
         Weight of the encoder's loss, finite and ``>= 0``. ``0`` still trains ``D``, as a probe.
     hidden : int
@@ -93,11 +94,18 @@ class AdversarialPriorMatching:
         return (f"AdversarialPriorMatching(dim={self.dim}, prior={self.prior.name!r}, gamma={self.gamma}, "
                 f"lr={self.lr})")
 
-    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` prior draws, shape ``(n, dim)``, float64 on the CPU, drawn with ``generator``."""
-        check_positive_int("n", n)
+    def _draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
         u = torch.rand((n, self.dim), generator=generator, dtype=torch.float64).clamp_(_U_EPS, 1.0 - _U_EPS)
         return torch.from_numpy(np.ascontiguousarray(self.prior.ppf(u.numpy()), dtype=np.float64))
+
+    def sample_prior(self, n: int, seed: SeedLike = 0) -> torch.Tensor:
+        """``n`` prior draws, shape ``(n, dim)``, float64 on the CPU.
+
+        Uniforms drawn with :func:`nine_utils.seeds.torch_generator` of ``seed`` (an int or a numpy
+        ``Generator``) are pushed through the prior's quantile function.
+        """
+        check_positive_int("n", n)
+        return self._draw(n, torch_generator(seed))
 
     def _place(self, device: torch.device, dtype: torch.dtype) -> torch.optim.Optimizer:
         if self._optimizer is None or (device, dtype) != self._placement:
@@ -106,12 +114,18 @@ class AdversarialPriorMatching:
             self._placement = (device, dtype)
         return self._optimizer
 
-    def __call__(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Update ``D`` once, then return ``gamma * BCE(D(z), 1)`` (a scalar, differentiable in ``z``)."""
+    def __call__(self, z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Update ``D`` once, then return ``gamma * BCE(D(z), 1)`` (a scalar, differentiable in ``z``).
+
+        ``generator`` is the CPU ``torch.Generator`` that :func:`nine_utils.train_infomax` passes to
+        its regularizer (the training loop's one random stream); the prior draws come from it.
+        """
         if z.dim() != 2 or z.shape[1] != self.dim:
             raise ValueError(f"expected embeddings of shape (n, {self.dim}), got {tuple(z.shape)}")
+        if not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator (the training loop's), got {generator!r}")
         opt = self._place(z.device, z.dtype)
-        y = self.sample_prior(z.shape[0], generator).to(device=z.device, dtype=z.dtype)
+        y = self._draw(z.shape[0], generator).to(device=z.device, dtype=z.dtype)
 
         self.discriminator.train()
         logits_prior = self.discriminator(y)

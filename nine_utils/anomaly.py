@@ -14,26 +14,21 @@ false-positive rate of ``alpha``.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice
-
-ArrayLike = np.ndarray | torch.Tensor
 
 ALTERNATIVES: tuple[str, ...] = ("greater", "less", "two-sided")
 """Tails of :func:`chi2_pvalue`."""
 
 
-def _as_float_array(a: ArrayLike, name: str, ndim: int) -> np.ndarray:
-    out = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
-    if out.ndim != ndim:
-        shape = "(n, d)" if ndim == 2 else "(n,)"
-        raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
+def _nonempty(a: ArrayLike, name: str, ndim: int) -> np.ndarray:
+    """:func:`~nine_utils._arrays.as_numpy` with ``ndim`` dimensions, and at least one row and column."""
+    out = as_numpy(a, name, ndim=ndim)
     if out.shape[0] < 1 or (ndim == 2 and out.shape[1] < 1):
         raise ValueError(f"{name} must not be empty, got shape {out.shape}")
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} contains NaN or infinite values")
     return out
 
 
@@ -54,7 +49,7 @@ def chi2_score(z: ArrayLike) -> np.ndarray:
     np.ndarray
         Shape ``(n,)``, float64, ``>= 0``.
     """
-    a = _as_float_array(z, "z", 2)
+    a = _nonempty(z, "z", 2)
     return np.einsum("nd,nd->n", a, a)
 
 
@@ -87,7 +82,7 @@ def chi2_pvalue(z: ArrayLike, alternative: str = "greater") -> np.ndarray:
         Shape ``(n,)``, float64 in ``[0, 1]``.
     """
     check_choice("alternative", alternative, ALTERNATIVES)
-    a = _as_float_array(z, "z", 2)
+    a = _nonempty(z, "z", 2)
     q, d = np.einsum("nd,nd->n", a, a), a.shape[1]
     if alternative == "greater":
         return stats.chi2.sf(q, d)
@@ -113,7 +108,7 @@ def false_positive_rate(pvalues: ArrayLike, alpha: float | ArrayLike) -> float |
     float or np.ndarray
         A float for a scalar ``alpha``, else an array of the shape of ``alpha``.
     """
-    p = _as_float_array(pvalues, "pvalues", 1)
+    p = _nonempty(pvalues, "pvalues", 1)
     if np.any((p < 0) | (p > 1)):
         raise ValueError("pvalues must lie in [0, 1]")
     a = np.asarray(alpha, dtype=np.float64)
@@ -132,9 +127,9 @@ def auroc(scores_normal: ArrayLike, scores_anomalous: ArrayLike) -> float:
     .. math:: \mathrm{AUROC} = \frac{1}{n_0 n_1} \sum_{i,j}
               \Big(\mathbb 1[s^{(1)}_j > s^{(0)}_i] + \tfrac12 \mathbb 1[s^{(1)}_j = s^{(0)}_i]\Big) ,
 
-    computed from average ranks in :math:`O((n_0 + n_1)\log(n_0 + n_1))`. It equals
-    ``sklearn.metrics.roc_auc_score`` with label 1 for the anomalies. 0.5 is chance; a value
-    below 0.5 means the score points the wrong way.
+    which is ``sklearn.metrics.roc_auc_score`` with label 1 for the anomalies (this function is
+    a thin wrapper that checks its inputs first). 0.5 is chance; a value below 0.5 means the
+    score points the wrong way.
 
     Parameters
     ----------
@@ -148,9 +143,7 @@ def auroc(scores_normal: ArrayLike, scores_anomalous: ArrayLike) -> float:
     float
         In ``[0, 1]``.
     """
-    s0 = _as_float_array(scores_normal, "scores_normal", 1)
-    s1 = _as_float_array(scores_anomalous, "scores_anomalous", 1)
-    ranks = stats.rankdata(np.concatenate([s0, s1]))  # average ranks: ties share them
-    n0, n1 = len(s0), len(s1)
-    u = ranks[n0:].sum() - n1 * (n1 + 1) / 2.0
-    return float(u / (n0 * n1))
+    s0 = _nonempty(scores_normal, "scores_normal", 1)
+    s1 = _nonempty(scores_anomalous, "scores_anomalous", 1)
+    labels = np.concatenate([np.zeros(len(s0)), np.ones(len(s1))])
+    return float(roc_auc_score(labels, np.concatenate([s0, s1])))

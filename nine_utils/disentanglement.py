@@ -43,12 +43,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from scipy.stats import special_ortho_group
 from sklearn.metrics import accuracy_score, mutual_info_score, r2_score
 
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice, check_positive_int
-
-ArrayLike = np.ndarray | torch.Tensor
+from .seeds import SeedLike, as_generator, check_seed
 
 MODELS: tuple[str, ...] = ("gbt", "forest")
 """Model families of :func:`dci`: gradient-boosted trees and random forests."""
@@ -59,13 +59,11 @@ _AUTO_DISCRETE_MAX_VALUES = 20
 
 def _as_matrix(a: ArrayLike, name: str, min_rows: int = 1) -> np.ndarray:
     """``a`` as a finite float64 array of shape ``(n, k)`` with ``n >= min_rows`` and ``k >= 1``."""
-    out = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
+    out = as_numpy(a, name)
     if out.ndim != 2:
         raise ValueError(f"{name} must have shape (n, k), got {out.shape}")
     if out.shape[0] < min_rows or out.shape[1] < 1:
         raise ValueError(f"{name} must have at least {min_rows} row(s) and 1 column, got shape {out.shape}")
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} contains NaN or infinite values")
     return out
 
 
@@ -273,7 +271,7 @@ def dci(
     *,
     model: str = "gbt",
     discrete: Sequence[bool] | None = None,
-    seed: int = 0,
+    seed: SeedLike = 0,
     n_estimators: int = 50,
     max_depth: int | None = None,
 ) -> DCIResult:
@@ -307,8 +305,8 @@ def dci(
     discrete : sequence of bool, optional
         Length ``K``; ``True`` makes factor ``k`` a classification target. When None, a factor is
         discrete iff it takes at most 20 distinct values in the training set, all integers.
-    seed : int
-        ``random_state`` of every model, ``>= 0``.
+    seed : int or numpy.random.Generator
+        ``random_state`` of every model (a ``Generator`` gives one integer draw).
     n_estimators : int
         Trees (or boosting stages) per model, ``>= 1``.
     max_depth : int, optional
@@ -319,7 +317,7 @@ def dci(
     DCIResult
     """
     check_choice("model", model, MODELS)
-    check_positive_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     check_positive_int("n_estimators", n_estimators)
     if max_depth is not None:
         check_positive_int("max_depth", max_depth)
@@ -351,10 +349,11 @@ def dci(
         if is_discrete[k] and np.unique(vtr[:, k]).size < 2:
             raise ValueError(f"discrete factor {k} takes a single value in the training set: nothing to classify")
 
+    random_state = seed if isinstance(seed, int) else int(seed.integers(2**31 - 1))
     importance = np.zeros((ztr.shape[1], n_factors))
     informativeness = np.zeros(n_factors)
     for k in range(n_factors):
-        estimator = _make_model(model, is_discrete[k], n_estimators, max_depth, seed)
+        estimator = _make_model(model, is_discrete[k], n_estimators, max_depth, random_state)
         if is_discrete[k]:
             # relabel to 0..m-1 over train and test together: any values become valid class labels
             _, labels = np.unique(np.concatenate([vtr[:, k], vte[:, k]]), return_inverse=True)
@@ -379,20 +378,20 @@ def dci(
     )
 
 
-def random_rotation(d: int, rng: np.random.Generator | int) -> np.ndarray:
+def random_rotation(d: int, seed: SeedLike) -> np.ndarray:
     r"""A Haar-random rotation: an orthogonal ``(d, d)`` matrix with determinant +1.
 
-    With :math:`G` a ``(d, d)`` standard Gaussian matrix and :math:`G = QR` its QR decomposition,
-    :math:`Q \operatorname{diag}(\operatorname{sign} R_{ii})` is Haar-distributed on :math:`O(d)`
-    (Mezzadri 2007); flipping its first column when the determinant is :math:`-1` makes it Haar on
-    :math:`SO(d)`. ``factors @ random_rotation(K, rng)`` is the low-disentanglement anchor.
+    Drawn by ``scipy.stats.special_ortho_group``, which samples the Haar (uniform) measure on
+    :math:`SO(d)`: for every fixed rotation :math:`R`, :math:`RQ` and :math:`QR` have the law of
+    :math:`Q`, so e.g. each column is uniform on the unit sphere, every entry has mean 0 and
+    variance :math:`1/d`. ``factors @ random_rotation(K, seed)`` is the low-disentanglement anchor.
 
     Parameters
     ----------
     d : int
         Dimension, ``>= 2``.
-    rng : np.random.Generator or int
-        Generator to draw from, or a seed for ``np.random.default_rng``.
+    seed : int or numpy.random.Generator
+        Seed, or a generator to draw from (it advances).
 
     Returns
     -------
@@ -400,12 +399,5 @@ def random_rotation(d: int, rng: np.random.Generator | int) -> np.ndarray:
         Shape ``(d, d)``, float64, :math:`Q Q^\top = I`, :math:`\det Q = 1`.
     """
     check_positive_int("d", d, minimum=2)
-    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (np.random.Generator, int, np.integer)):
-        raise ValueError(f"rng must be a numpy Generator or an int seed, got {rng!r}")
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(int(rng))
-    q, r = np.linalg.qr(gen.standard_normal((d, d)))
-    signs = np.sign(np.diag(r))
-    q = q * np.where(signs == 0, 1.0, signs)
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+    gen = as_generator(seed)
+    return np.asarray(special_ortho_group.rvs(dim=d, random_state=gen), dtype=np.float64)

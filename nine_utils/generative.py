@@ -16,18 +16,9 @@ compare sample sets of equal size (the Fréchet distance is biased upwards at sm
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .dm import _psd_sqrt
-
-ArrayLike = np.ndarray | torch.Tensor
-
-
-def _as_array(a: ArrayLike, name: str) -> np.ndarray:
-    out = a.detach().cpu().double().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return out
+from ._arrays import ArrayLike, as_numpy
+from .dm import gaussian_w2
 
 
 def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
@@ -42,8 +33,8 @@ def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
     which is symmetric, ``>= 0``, zero when the moments agree, and ``||m_a - m_b||^2`` when the
     covariances are equal. Square roots are taken by symmetric eigen-decompositions with negative
     eigenvalues clipped to 0, so singular covariances (e.g. dead ReLU features) are fine. This is
-    the squared form used by FID; :func:`nine_utils.gaussian_w2_score` reports its square root
-    against a prior instead of between two samples.
+    the squared form used by FID, computed by :func:`nine_utils.dm.gaussian_w2` (``squared=True``),
+    which :func:`nine_utils.gaussian_w2_score` also uses to report the square root against a prior.
 
     Parameters
     ----------
@@ -56,21 +47,16 @@ def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
     float
         The distance, in squared feature units.
     """
-    x, y = _as_array(a, "a"), _as_array(b, "b")
+    x, y = as_numpy(a, "a"), as_numpy(b, "b")
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(f"samples must have shape (n, k), got {x.shape} and {y.shape}")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"samples differ in width: {x.shape[1]} vs {y.shape[1]}")
     if x.shape[0] < 2 or y.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"need at least 2 samples of width >= 1 in each set, got {x.shape} and {y.shape}")
-    ma, mb = x.mean(axis=0), y.mean(axis=0)
     ca = np.atleast_2d(np.cov(x, rowvar=False))
     cb = np.atleast_2d(np.cov(y, rowvar=False))
-    sa = _psd_sqrt(ca)
-    cross = sa @ cb @ sa
-    ev = np.linalg.eigvalsh(0.5 * (cross + cross.T))
-    value = float(((ma - mb) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2.0 * np.sqrt(np.clip(ev, 0.0, None)).sum())
-    return max(value, 0.0)
+    return gaussian_w2(x.mean(axis=0), ca, y.mean(axis=0), cb, squared=True)
 
 
 def inception_score(probs: ArrayLike, eps: float = 1e-12) -> float:
@@ -98,7 +84,7 @@ def inception_score(probs: ArrayLike, eps: float = 1e-12) -> float:
     float
         The score.
     """
-    p = _as_array(probs, "probs")
+    p = as_numpy(probs, "probs")
     if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
         raise ValueError(f"probs must have shape (n, K) with n, K >= 1, got {p.shape}")
     if not eps > 0:

@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_positive_float, check_positive_int
 
-ArrayLike = np.ndarray | torch.Tensor
 
-
-def _np(a: ArrayLike) -> np.ndarray:
-    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-    return a.reshape(a.shape[0], -1) if a.ndim > 1 else a
-
-
-def _check_pairs(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray) -> None:
-    if z_train.shape[0] != y_train.shape[0] or z_test.shape[0] != y_test.shape[0]:
+def _probe_data(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayLike, y_test: ArrayLike
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings as float64 ``(n, d)`` (higher ranks flattened), labels as ``(n,)``; shapes checked."""
+    zs = []
+    for name, z in (("z_train", z_train), ("z_test", z_test)):
+        a = as_numpy(z, name)
+        if a.ndim < 2 or a.shape[0] < 1:
+            raise ValueError(f"{name} must have shape (n, d) (or (n, ...), flattened), got {a.shape}")
+        zs.append(a.reshape(a.shape[0], -1))
+    yt, ye = as_numpy(y_train, "y_train", ndim=1), as_numpy(y_test, "y_test", ndim=1)
+    zt, ze = zs
+    if zt.shape[0] != yt.shape[0] or ze.shape[0] != ye.shape[0]:
         raise ValueError("embeddings and labels must have the same number of rows")
-    if z_train.shape[1] != z_test.shape[1]:
-        raise ValueError(f"train and test embeddings differ in width: {z_train.shape[1]} vs {z_test.shape[1]}")
+    if zt.shape[1] != ze.shape[1]:
+        raise ValueError(f"train and test embeddings differ in width: {zt.shape[1]} vs {ze.shape[1]}")
+    return zt, yt, ze, ye
 
 
 def linear_probe_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayLike, y_test: ArrayLike,
@@ -38,7 +42,7 @@ def linear_probe_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayL
     z_train, z_test : array or tensor
         Embeddings, shape ``(n, d)`` (higher ranks are flattened).
     y_train, y_test : array or tensor
-        Integer labels, shape ``(n,)``.
+        Numeric (e.g. integer) labels, shape ``(n,)``.
     C : float
         Inverse regularisation strength, ``> 0``.
     max_iter : int
@@ -51,8 +55,7 @@ def linear_probe_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayL
     """
     check_positive_float("C", C)
     check_positive_int("max_iter", max_iter)
-    zt, yt, ze, ye = _np(z_train), _np(y_train), _np(z_test), _np(y_test)
-    _check_pairs(zt, yt, ze, ye)
+    zt, yt, ze, ye = _probe_data(z_train, y_train, z_test, y_test)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
     clf.fit(zt, yt)
     return float(clf.score(ze, ye))
@@ -65,9 +68,9 @@ def knn_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayLike, y_te
     Parameters
     ----------
     z_train, z_test : array or tensor
-        Embeddings, shape ``(n, d)``.
+        Embeddings, shape ``(n, d)`` (higher ranks are flattened).
     y_train, y_test : array or tensor
-        Labels, shape ``(n,)``.
+        Numeric labels, shape ``(n,)``.
     k : int
         Number of neighbours, ``>= 1``.
 
@@ -77,6 +80,5 @@ def knn_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayLike, y_te
         Accuracy in ``[0, 1]``.
     """
     check_positive_int("k", k)
-    zt, yt, ze, ye = _np(z_train), _np(y_train), _np(z_test), _np(y_test)
-    _check_pairs(zt, yt, ze, ye)
+    zt, yt, ze, ye = _probe_data(z_train, y_train, z_test, y_test)
     return float(KNeighborsClassifier(n_neighbors=k).fit(zt, yt).score(ze, ye))

@@ -17,7 +17,7 @@ serves 8x8 digits and larger rendered shapes::
 
     vae = MLPVAE(in_dim=64, latent_dim=8)
     history = train_vae(vae, x_train, epochs=200, beta=1.0)
-    images = vae.sample(100, generator).view(-1, 1, 8, 8)
+    images = vae.sample(100, seed=0).view(-1, 1, 8, 8)
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ._progress import progress_bar
 from ._checks import check_positive_float, check_positive_int
 from .device import resolve_device
 from .models import mlp
+from .seeds import SeedLike, check_seed, torch_generator
 
 
 class MLPVAE(nn.Module):
@@ -89,27 +90,34 @@ class MLPVAE(nn.Module):
         """Pixel probabilities (the decoder's mean image) in ``[0, 1]``, shape ``(n, in_dim)``."""
         return torch.sigmoid(self.decode_logits(z))
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
+    def forward(self, x: torch.Tensor, generator: torch.Generator
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         r"""Encode, draw ``z = mu + exp(logvar / 2) * eps`` (the reparameterization), decode.
 
-        ``eps ~ N(0, I)`` is drawn on the CPU with ``generator`` and moved to ``x``'s device.
+        ``eps ~ N(0, I)`` is drawn on the CPU with ``generator``, the training loop's
+        ``torch.Generator`` (see :func:`train_vae`), and moved to ``x``'s device.
 
         Returns
         -------
         logits, mu, logvar : torch.Tensor
             Shapes ``(n, in_dim)``, ``(n, latent_dim)``, ``(n, latent_dim)``.
         """
+        if not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator, got {generator!r}")
         mu, logvar = self.encode(x)
         eps = torch.randn(mu.shape, generator=generator, device="cpu", dtype=mu.dtype).to(mu.device)
         z = mu + torch.exp(0.5 * logvar) * eps
         return self.decode_logits(z), mu, logvar
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode ``n`` draws of the prior ``N(0, I)``: pixel probabilities, shape ``(n, in_dim)``, on the CPU."""
+    def sample(self, n: int, seed: SeedLike = 0) -> torch.Tensor:
+        """Decode ``n`` draws of the prior ``N(0, I)``: pixel probabilities, shape ``(n, in_dim)``, on the CPU.
+
+        The draws come from :func:`nine_utils.seeds.torch_generator` of ``seed`` (an int or a numpy
+        ``Generator``).
+        """
         check_positive_int("n", n)
-        z = torch.randn(n, self.latent_dim, generator=generator, device="cpu")
+        z = torch.randn(n, self.latent_dim, generator=torch_generator(seed), device="cpu")
         device = next(self.parameters()).device
         return self.decode(z.to(device)).cpu()
 
@@ -176,7 +184,7 @@ class VAEHistory:
 
 
 def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
-              beta: float = 1.0, seed: int = 0, device: str | torch.device = "auto", progress: bool = True,
+              beta: float = 1.0, seed: SeedLike = 0, device: str | torch.device = "auto", progress: bool = True,
               desc: str | None = None) -> VAEHistory:
     """Train ``vae`` on ``x`` (shape ``(N, ...)``, values in ``[0, 1]``) with Adam on :func:`vae_loss`.
 
@@ -192,8 +200,9 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
         Adam learning rate, ``> 0``.
     beta : float
         KL weight, ``>= 0``.
-    seed : int
-        Seeds the generator for shuffling and the reparameterization noise.
+    seed : int or numpy.random.Generator
+        Seeds the one ``torch.Generator`` (:func:`nine_utils.seeds.torch_generator`) used for
+        shuffling and the reparameterization noise.
     device : str or torch.device
         ``"auto"`` picks CUDA, then MPS, then CPU.
     progress : bool
@@ -213,10 +222,11 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
         raise ValueError(f"beta must be >= 0, got {beta!r}")
     if x.shape[0] < 1:
         raise ValueError("need at least one training example")
+    check_seed(seed)
     dev = resolve_device(device)
     vae.to(dev).train()
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch_generator(seed)
     bs = min(batch_size, x.shape[0])
     history = VAEHistory()
     start = time.perf_counter()

@@ -92,10 +92,17 @@ def test_discriminator_learns_to_separate_a_shifted_sample():
 @pytest.mark.parametrize("prior", ["normal", "uniform"])
 def test_prior_samples_come_from_the_prior(prior):
     reg = AdversarialPriorMatching(3, prior)
-    y = reg.sample_prior(2000, torch.Generator().manual_seed(0))
-    assert y.shape == (2000, 3)
+    state = torch.get_rng_state()
+    y = reg.sample_prior(2000, seed=0)
+    assert torch.equal(torch.get_rng_state(), state)  # drawn from its own generator, not the global one
+    assert y.shape == (2000, 3) and y.dtype == torch.float64
     assert ks_score(y, prior).ratio <= 1.0
-    assert torch.equal(y, reg.sample_prior(2000, torch.Generator().manual_seed(0)))
+    assert torch.equal(y, reg.sample_prior(2000, seed=0))
+    assert torch.equal(reg.sample_prior(50, seed=np.random.default_rng(1)),
+                       reg.sample_prior(50, seed=np.random.default_rng(1)))
+    assert not torch.equal(y, reg.sample_prior(2000, seed=1))
+    with pytest.raises(ValueError, match="seed"):
+        reg.sample_prior(10, seed=-1)
 
 
 def test_float64_embeddings():
@@ -113,4 +120,6 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="dim"):
         AdversarialPriorMatching(0)
     with pytest.raises(ValueError, match="shape"):
-        AdversarialPriorMatching(DIM)(torch.zeros(8, DIM + 1))
+        AdversarialPriorMatching(DIM)(torch.zeros(8, DIM + 1), torch.Generator())
+    with pytest.raises(ValueError, match="generator"):
+        AdversarialPriorMatching(DIM)(torch.zeros(8, DIM), None)

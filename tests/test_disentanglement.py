@@ -118,7 +118,34 @@ def test_mig_duplicated_code_has_no_gap(factors):
     assert dup.score < mig(v, v).score - 0.4
 
 
+def test_mig_by_hand_divides_by_the_factors_entropy():
+    # one factor v with two values, H(v) = log 2. Code 0 has four values and determines v
+    # (I = log 2, but H(z_0) = log 4). Code 1 has two values: z_1 = 0 -> v = 0 (3 times),
+    # z_1 = 1 -> v = 0 once and v = 1 four times, so I(z_1; v) = log 2 - 5/8 H_b(1/5).
+    v = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=float)[:, None]
+    z = np.column_stack([[0, 0, 1, 1, 2, 2, 3, 3], [0, 0, 0, 1, 1, 1, 1, 1]]).astype(float)
+    h_b = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))
+    res = mig(z, v)
+    np.testing.assert_allclose(res.entropy, [np.log(2)], rtol=1e-12)
+    np.testing.assert_allclose(res.mutual_info[:, 0], [np.log(2), np.log(2) - 5 / 8 * h_b], rtol=1e-12)
+    # gap / H(v) = (5/8) H_b(1/5) / log 2 = 0.451; dividing by H(z_0) = log 4 would give half of it
+    assert res.score == pytest.approx(5 / 8 * h_b / np.log(2), rel=1e-12)
+    assert res.per_factor[0] == pytest.approx(0.4512, abs=1e-4)
+
+
 # --- DCI ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_dci_informativeness_of_pure_noise_codes_is_about_zero(model):
+    # codes independent of the factors: held-out R^2 is about 0 (an overfit forest goes below 0);
+    # scored on its own training set the forest would reach about 0.8 and boosting about 0.15
+    rng = np.random.default_rng(0)
+    v, z = rng.uniform(size=(1000, 2)), rng.standard_normal((1000, 3))
+    res = dci(z[:600], v[:600], z[600:], v[600:], model=model, n_estimators=20)
+    assert -0.35 < res.informativeness < 0.05, res.per_factor_informativeness
+    truth = dci(v[:600], v[:600], v[600:], v[600:], model=model, n_estimators=20)
+    assert truth.informativeness > 0.9
 
 
 def test_dci_from_importance_by_hand():
@@ -207,15 +234,35 @@ def test_dci_is_deterministic_for_a_seed(factors):
 @pytest.mark.parametrize("d", [2, 4, 7])
 def test_random_rotation_is_a_seeded_rotation(d):
     q = random_rotation(d, 0)
-    assert q.shape == (d, d)
+    assert q.shape == (d, d) and q.dtype == np.float64
     np.testing.assert_allclose(q @ q.T, np.eye(d), atol=1e-12)
     assert np.linalg.det(q) == pytest.approx(1.0)
     np.testing.assert_array_equal(random_rotation(d, 0), q)
     np.testing.assert_array_equal(random_rotation(d, np.random.default_rng(0)), q)
     assert not np.allclose(random_rotation(d, 1), q)
-    # det +1 for every draw, not only this one (half the raw QR draws have det -1)
+    # det +1 for every draw, not only this one (half of the Haar draws on O(d) have det -1)
     rng = np.random.default_rng(9)
     assert all(np.linalg.det(random_rotation(d, rng)) == pytest.approx(1.0) for _ in range(20))
+    state = np.random.get_state()[1].copy()
+    random_rotation(d, 5)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # global state untouched
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_random_rotation_is_haar(d):
+    # Haar on SO(d): Q and R Q have one law for every rotation R, so every entry has mean 0 and
+    # variance 1/d (each column is uniform on the sphere). A QR decomposition without the sign fix
+    # is not Haar: the sign of R_00 fixes that of Q_00, whose mean is then about +-E|x_1| (0.64 at d = 2).
+    m = 2000
+    rng = np.random.default_rng(0)
+    qs = np.stack([random_rotation(d, rng) for _ in range(m)])
+    se = np.sqrt(1.0 / (d * m))  # standard error of a mean of m entries of variance 1/d
+    assert np.abs(qs.mean(axis=0)).max() < 5 * se, qs.mean(axis=0)
+    np.testing.assert_allclose((qs ** 2).mean(axis=0), 1.0 / d, atol=0.1 / d)
+    # the trace of a Haar rotation: mean 0; E[tr^2] = 2 on SO(2), 1 on SO(d >= 3)
+    tr = np.trace(qs, axis1=1, axis2=2)
+    assert abs(tr.mean()) < 5 * np.sqrt((2.0 if d == 2 else 1.0) / m)
+    assert (tr ** 2).mean() == pytest.approx(2.0 if d == 2 else 1.0, rel=0.1)
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -255,3 +302,9 @@ def test_bad_inputs_raise_value_error(factors):
         dci(v, v, v, v, n_estimators=0)
     with pytest.raises(ValueError, match="d must"):
         random_rotation(1, 0)
+    with pytest.raises(ValueError, match="seed"):
+        random_rotation(3, -1)
+    with pytest.raises(ValueError, match="seed"):
+        random_rotation(3, 1.5)
+    with pytest.raises(ValueError, match="seed"):
+        dci(v, v, v, v, seed=-1)

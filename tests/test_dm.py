@@ -9,16 +9,16 @@ from scipy import stats
 from nine_utils import dm
 from nine_utils.dm import (
     DMScore,
-    FactorizedPrior,
-    StandardNormal,
-    StandardUniform,
     dm_report,
+    gaussian_w2,
     gaussian_w2_score,
-    get_prior,
     ks_score,
     noise_floor,
     sliced_w2_score,
+    standardize,
+    whiten,
 )
+from nine_utils.priors import SampledPrior, StandardNormal, get_prior
 
 N, D = 450, 8
 METRICS = ("ks", "w2", "swd")
@@ -108,6 +108,30 @@ def test_gaussian_w2_of_a_degenerate_sample_is_finite():
     assert np.isfinite(score.statistic) and score.ratio > 2.0
 
 
+def test_gaussian_w2_closed_forms_and_batches():
+    # 1-D: W2^2 = (m1 - m2)^2 + (s1 - s2)^2
+    assert gaussian_w2([1.0], [[4.0]], [-0.5], [[0.25]]) == pytest.approx(np.sqrt(1.5 ** 2 + 1.5 ** 2))
+    # commuting (diagonal) covariances: the coordinates add up
+    s1, s2, dm_ = np.array([1.0, 2.0, 0.5]), np.array([1.5, 1.0, 0.5]), np.array([0.3, 0.0, -1.0])
+    expected = float(dm_ @ dm_ + ((s1 - s2) ** 2).sum())
+    assert gaussian_w2(dm_, np.diag(s1 ** 2), np.zeros(3), np.diag(s2 ** 2), squared=True) == pytest.approx(expected)
+    # a batch against one Gaussian equals the loop, and the two arguments can swap
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5, 3, 3))
+    covs, means = a @ np.swapaxes(a, 1, 2), rng.standard_normal((5, 3))
+    c0 = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    batch = gaussian_w2(means, covs, np.ones(3), c0)
+    assert batch.shape == (5,)
+    for i in range(5):
+        assert batch[i] == pytest.approx(gaussian_w2(means[i], covs[i], np.ones(3), c0), rel=1e-10)
+        assert batch[i] == pytest.approx(gaussian_w2(np.ones(3), c0, means[i], covs[i]), rel=1e-6)
+    assert gaussian_w2(np.zeros(2), np.eye(2), torch.zeros(2), torch.eye(2)) == 0.0
+    with pytest.raises(ValueError, match="covariances"):
+        gaussian_w2(np.zeros(2), np.eye(3), np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="NaN"):
+        gaussian_w2(np.array([np.nan, 0.0]), np.eye(2), np.zeros(2), np.eye(2))
+
+
 def test_sliced_w2_is_seeded():
     z = normal(0) + 0.1
     a, b, c = sliced_w2_score(z, seed=0), sliced_w2_score(z, seed=0), sliced_w2_score(z, seed=1)
@@ -119,6 +143,18 @@ def test_sliced_w2_is_seeded():
     assert sliced_w2_score(z2).ratio > 2.0
 
 
+def test_sliced_w2_in_one_dimension_is_the_sorted_sample_w2():
+    # a prior whose "fresh sample" is always y: in 1-D every direction is +-1, and SW2 is the
+    # 2-Wasserstein distance between the two empirical distributions, sqrt(mean((z_(i) - y_(i))^2))
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(300)
+    fixed = SampledPrior("fixed-sample", lambda n, gen: np.resize(y, n), dim=1)
+    for z in (rng.standard_normal(300), 0.5 * rng.standard_normal(300) + 2.0, rng.exponential(size=300)):
+        expected = np.sqrt(np.mean((np.sort(z) - np.sort(y)) ** 2))
+        got = sliced_w2_score(z[:, None], fixed, n_projections=3, n_draws=100).statistic
+        assert got == pytest.approx(expected, rel=1e-12)
+
+
 def test_score_fields_and_types():
     score = ks_score(normal(0))
     assert isinstance(score, DMScore) and score.name == "ks"
@@ -126,6 +162,23 @@ def test_score_fields_and_types():
     assert score.matched == (score.ratio <= 1.0)
     assert set(score.as_dict()) == {"name", "statistic", "floor", "ratio"}
     assert set(dm_report(normal(0))) == {"ks", "w2", "swd"}
+
+
+def test_dm_report_metrics_choice_and_generator_seed():
+    z = normal(0)
+    rep = dm_report(z, metrics=("swd", "ks"))
+    assert list(rep) == ["swd", "ks"]
+    assert rep["ks"] == ks_score(z)
+    assert set(dm_report(z)) == {"ks", "w2", "swd"}  # the default set
+    # a numpy Generator gives one integer draw, used as the seed
+    drawn = int(np.random.default_rng(5).integers(2**63 - 1))
+    assert ks_score(z, seed=np.random.default_rng(5)) == ks_score(z, seed=drawn)
+    with pytest.raises(ValueError, match="'ks', 'w2', 'swd', 'c2st'"):
+        dm_report(z, metrics=("ks", "mmd"))
+    with pytest.raises(ValueError, match="sequence"):
+        dm_report(z, metrics="ks")
+    with pytest.raises(ValueError, match="sequence"):
+        dm_report(z, metrics=())
 
 
 def test_torch_and_numpy_inputs_agree():
@@ -148,36 +201,19 @@ def test_floors_are_cached_and_seeded():
     assert noise_floor(*args, seed=8) != f1
 
 
-def test_floor_matches_the_ks_asymptotics():
-    # the one-sample KS statistic is distribution-free; sqrt(n) D has median ~0.83 (Kolmogorov)
-    f = noise_floor("ks", 400, 1, "uniform", n_draws=400)
-    assert 1.2 < f * np.sqrt(400) < 1.5  # 95th percentile of the Kolmogorov distribution: 1.36
+def test_floor_is_the_95th_percentile_of_the_exact_ks_law():
+    # in one dimension the statistic is the one-sample KS statistic, whose law under the prior is
+    # scipy.stats.kstwo(n) for every continuous prior; the floor is its 95th percentile, estimated
+    # from n_draws draws: P(D <= floor) = 0.95 within 3 standard errors sqrt(.95 * .05 / 2000) = 0.005
+    n = 100
+    for prior in ("uniform", "normal"):
+        f = noise_floor("ks", n, 1, prior, n_draws=2000)
+        assert abs(stats.kstwo(n).cdf(f) - 0.95) < 0.015
 
 
 def test_floor_shrinks_with_n():
     for metric in METRICS:
         assert noise_floor(metric, 2000, 4) < noise_floor(metric, 200, 4) / 2
-
-
-def test_scipy_prior_agrees_with_builtin():
-    wrapped = FactorizedPrior(stats.norm())
-    assert wrapped.name == "norm()" and wrapped != StandardNormal()
-    for metric in METRICS:
-        assert noise_floor(metric, 200, 3, wrapped) == pytest.approx(noise_floor(metric, 200, 3), rel=0.05)
-    beta = FactorizedPrior(stats.beta(2, 5))
-    z = beta.sample(N, D, np.random.default_rng(0))
-    assert max(ratios(z, beta).values()) <= 1.2
-    assert min(ratios(uniform(0), beta).values()) > 2.0
-
-
-def test_builtin_priors():
-    assert get_prior("normal") == StandardNormal() and get_prior("uniform") == StandardUniform()
-    rng = np.random.default_rng(0)
-    u = StandardUniform().sample(1000, 2, rng)
-    assert u.shape == (1000, 2) and u.min() >= 0 and u.max() <= 1
-    x = np.linspace(-3, 3, 7)
-    assert np.allclose(StandardNormal().cdf(x), stats.norm.cdf(x))
-    assert np.allclose(StandardNormal().ppf(stats.norm.cdf(x)), x)
 
 
 # ----------------------------------------------------------------------------------- bad inputs
@@ -208,7 +244,52 @@ def test_bad_knobs():
         gaussian_w2_score(z, seed=-1)
     with pytest.raises(ValueError, match="n_projections"):
         sliced_w2_score(z, n_projections=0)
-    with pytest.raises(ValueError, match="'ks', 'w2', 'swd'"):
+    with pytest.raises(ValueError, match="'ks', 'w2', 'swd', 'c2st'"):
         noise_floor("mmd", 100, 2)
-    with pytest.raises(ValueError, match="frozen scipy.stats"):
-        FactorizedPrior("norm")
+
+
+# --------------------------------------------------------------------------- fair baselines
+
+def test_standardize_and_whiten_use_the_reference_statistics():
+    rng = np.random.default_rng(0)
+    mix = np.array([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [0.3, -0.2, 0.1]])
+    train = rng.standard_normal((500, 3)) @ mix + np.array([5.0, -1.0, 0.2])
+    test = rng.standard_normal((200, 3)) @ mix + np.array([5.0, -1.0, 0.2])
+    s = standardize(train, train)
+    np.testing.assert_allclose(s.mean(0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(s.std(0, ddof=1), 1.0, rtol=1e-12)
+    w = whiten(train, train)
+    np.testing.assert_allclose(w.mean(0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.cov(w, rowvar=False), np.eye(3), atol=1e-10)
+    # ZCA: the symmetric map, the one that moves the data least; the standardized data stay correlated
+    assert abs(np.corrcoef(s.T)[0, 1]) > 0.5
+    # test data get the training statistics, not their own
+    m, sd = train.mean(0), train.std(0, ddof=1)
+    np.testing.assert_allclose(standardize(test, train), (test - m) / sd, rtol=1e-12)
+    c = np.cov(train, rowvar=False)
+    lam, v = np.linalg.eigh(c)
+    np.testing.assert_allclose(whiten(test, train), (test - m) @ v @ np.diag(lam ** -0.5) @ v.T, rtol=1e-9)
+    assert abs(whiten(test, train).mean()) > 1e-3  # not re-centred on the test data
+    # tensors in, float64 numpy out
+    out = whiten(torch.as_tensor(test, dtype=torch.float32), torch.as_tensor(train))
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_allclose(out, whiten(test.astype(np.float32), train), rtol=1e-12)
+
+
+def test_whiten_floors_tiny_eigenvalues_and_refuses_bad_input():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 2))
+    train = np.column_stack([x, x[:, 0] + x[:, 1]])  # rank 2: one zero eigenvalue
+    out = whiten(train, train)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(np.linalg.eigvalsh(np.cov(out, rowvar=False))[1:], 1.0, rtol=1e-6)
+    s = standardize(np.column_stack([x, np.ones(300)]), np.column_stack([x, np.ones(300)]))
+    assert np.all(np.isfinite(s)) and np.all(s[:, 2] == 0)  # a dead unit stays 0, not NaN
+    with pytest.raises(ValueError, match="shape"):
+        whiten(x, train)
+    with pytest.raises(ValueError, match="2 rows"):
+        standardize(x, x[:1])
+    with pytest.raises(ValueError, match="constant"):
+        whiten(x, np.ones((10, 2)))
+    with pytest.raises(ValueError, match="eps"):
+        standardize(x, x, eps=0.0)

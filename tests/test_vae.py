@@ -1,5 +1,6 @@
 """The MLP (beta-)VAE baseline: its loss terms against closed forms, shapes, and that it trains."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -40,10 +41,17 @@ def test_shapes_for_any_input_size(shape):
     x = torch.rand(4, *shape)
     logits, mu, logvar = vae(x, torch.Generator().manual_seed(0))
     assert logits.shape == (4, in_dim) and mu.shape == logvar.shape == (4, 3)
-    s1 = vae.sample(6, torch.Generator().manual_seed(5))
-    s2 = vae.sample(6, torch.Generator().manual_seed(5))
-    assert s1.shape == (6, in_dim) and torch.equal(s1, s2)
+    state = torch.get_rng_state()
+    s1 = vae.sample(6, seed=5)
+    s2 = vae.sample(6, seed=np.random.default_rng(5))
+    assert torch.equal(torch.get_rng_state(), state)  # its own generator, not the global one
+    assert s1.shape == (6, in_dim) and torch.equal(s1, vae.sample(6, seed=5))
+    assert not torch.equal(s1, vae.sample(6, seed=6)) and s2.shape == s1.shape
     assert s1.min() >= 0 and s1.max() <= 1
+    with pytest.raises(ValueError, match="generator"):
+        vae(x, None)
+    with pytest.raises(ValueError, match="seed"):
+        vae.sample(6, seed=-1)
     with pytest.raises(ValueError):
         vae.encode(torch.rand(4, in_dim + 1))
     with pytest.raises(ValueError):
@@ -66,6 +74,10 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert all(k >= 0 for k in history.kl)
     for r, k, loss in zip(history.reconstruction, history.kl, history.loss):
         assert loss == pytest.approx(r + k, rel=1e-6)
+    # a numpy Generator seeds it too, and global random state is left alone
+    state = torch.get_rng_state()
+    h = train_vae(vae, x[:64], epochs=1, batch_size=32, seed=np.random.default_rng(0), device="cpu", progress=False)
+    assert h.steps == 2 and torch.equal(torch.get_rng_state(), state)
 
 
 def test_bad_arguments_raise():
@@ -75,6 +87,6 @@ def test_bad_arguments_raise():
         MLPVAE(64, 2, layers=0)
     vae = MLPVAE(64, 2, hidden=8)
     x = torch.rand(10, 64)
-    for kwargs in ({"epochs": 0}, {"lr": 0.0}, {"beta": -0.5}, {"batch_size": 0}):
+    for kwargs in ({"epochs": 0}, {"lr": 0.0}, {"beta": -0.5}, {"batch_size": 0}, {"seed": -1}, {"seed": "0"}):
         with pytest.raises(ValueError):
             train_vae(vae, x, progress=False, device="cpu", **kwargs)

@@ -1,0 +1,564 @@
+r"""Priors on :math:`\mathbb R^d`, and fixed maps from a matched embedding to other priors.
+
+**Priors.** What the distribution-matching metrics of :mod:`nine_utils.dm` need from a target:
+
+- :class:`StandardNormal` (``"normal"``, the prior of Gaussian NINE) and :class:`StandardUniform`
+  (``"uniform"``, the prior of uniform NINE), the built-ins of :data:`PRIORS`;
+- :class:`FactorizedPrior`: i.i.d. coordinates following any frozen, continuous 1-D
+  ``scipy.stats`` distribution;
+- :class:`TorchFactorizedPrior`: i.i.d. coordinates following a scalar ``torch.distributions``
+  distribution with a CDF and an inverse CDF;
+- :class:`SampledPrior`: a non-factorized prior known only through a sampler.
+
+:func:`get_prior` turns any of these specifications into a :class:`Prior`.
+
+**Maps to other priors.** NINE matches N(0, I) or U[0, 1]^d. Any other absolutely continuous
+prior is reached by composing the matched embedding with a fixed invertible map, trained or
+written down once:
+
+- factorized priors: the probability integral transform, per coordinate,
+  :math:`y_k = F^{-1}(\Phi(z_k))` from a Gaussian embedding or :math:`y_k = F^{-1}(u_k)` from a
+  uniform one (:func:`pit_to_prior`);
+- non-factorized priors (e.g. :func:`banana_prior`, :func:`gaussian_mixture_prior`): a
+  normalizing flow fitted by maximum likelihood to prior samples (:func:`fit_flow`); its inverse
+  carries N(0, I) to the prior (:func:`flow_to_prior`), its forward map back
+  (:func:`flow_to_gaussian`).
+
+Randomness follows the package convention: ``seed`` is an ``int`` or a
+:class:`numpy.random.Generator` (:mod:`nine_utils.seeds`); nothing here touches global state.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from scipy import special, stats
+from torch import nn
+
+from ._arrays import ArrayLike, as_numpy, as_tensor
+from ._checks import check_choice, check_positive_float, check_positive_int
+from ._progress import progress_bar
+from .seeds import SeedLike, as_generator, check_seed, torch_generator
+
+_U_CLIP = 1e-7  # keeps u off 0 and 1, where most quantile functions are infinite
+_U_EPS = 1e-12  # keeps uniform draws off 0 and 1 before an inverse CDF
+
+SOURCES: tuple[str, ...] = ("normal", "uniform")
+"""What a matched embedding matches, for :func:`pit_to_prior`."""
+
+
+# --------------------------------------------------------------------------------------------
+# Priors
+# --------------------------------------------------------------------------------------------
+
+@runtime_checkable
+class Prior(Protocol):
+    """What the metrics need from a prior on ``R^d``.
+
+    ``name`` identifies the prior: it is part of the cache key of the noise floors, so two
+    different priors must not share a name.
+    """
+
+    name: str
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        """``n`` draws in ``d`` dimensions, shape ``(n, d)``; ``seed`` an int or a numpy Generator."""
+        ...
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Marginal CDF, elementwise, same shape as ``x``."""
+        ...
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Marginal quantile function (inverse CDF), elementwise on ``u`` in ``(0, 1)``."""
+        ...
+
+    def mean(self, d: int) -> np.ndarray:
+        """Mean vector, shape ``(d,)``."""
+        ...
+
+    def cov(self, d: int) -> np.ndarray:
+        """Covariance matrix, shape ``(d, d)``."""
+        ...
+
+
+def _describe(dist: Any) -> str:
+    args = [repr(a) for a in dist.args] + [f"{k}={v!r}" for k, v in sorted(dist.kwds.items())]
+    return f"{dist.dist.name}({', '.join(args)})"
+
+
+def _check_scipy_dist(dist: Any) -> None:
+    """Refuse anything but a frozen, continuous 1-D ``scipy.stats`` distribution."""
+    if isinstance(dist, (stats.rv_continuous, stats.rv_discrete)):
+        name = getattr(dist, "name", "dist")
+        raise ValueError(f"scipy.stats.{name} is a family of distributions, not a distribution: freeze it by "
+                         f"calling it with its parameters, e.g. scipy.stats.{name}() or scipy.stats.{name}(...)")
+    if not all(hasattr(dist, a) for a in ("rvs", "cdf", "ppf", "mean", "var", "dist", "args", "kwds")):
+        raise ValueError(f"dist must be a frozen scipy.stats distribution, got {dist!r}")
+    if isinstance(dist.dist, stats.rv_discrete):
+        raise ValueError(f"a prior must be continuous; scipy.stats.{dist.dist.name} is discrete")
+
+
+class FactorizedPrior:
+    """A prior with i.i.d. coordinates, each following a frozen 1-D ``scipy.stats`` distribution.
+
+    Parameters
+    ----------
+    dist : scipy.stats frozen distribution
+        E.g. ``scipy.stats.beta(2, 5)`` (frozen: called with its parameters; the family
+        ``scipy.stats.beta`` itself is refused). Continuous; needs a finite mean and variance
+        for ``"w2"``.
+    name : str, optional
+        Identifies the prior (and its cached floors). Defaults to a description of ``dist``
+        such as ``"beta(2, 5)"``.
+
+    Raises
+    ------
+    ValueError
+        For an unfrozen family, a discrete distribution, or anything else.
+    """
+
+    def __init__(self, dist: Any, name: str | None = None) -> None:
+        _check_scipy_dist(dist)
+        self.dist = dist
+        self.name = name or _describe(dist)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FactorizedPrior) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("FactorizedPrior", self.name))
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        """``n`` i.i.d. draws in ``d`` dimensions, shape ``(n, d)``, float64."""
+        return np.asarray(self.dist.rvs(size=(n, d), random_state=as_generator(seed)), dtype=np.float64)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Marginal CDF ``F(x)``, elementwise."""
+        return np.asarray(self.dist.cdf(x), dtype=np.float64)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Marginal quantile function ``F^{-1}(u)``, elementwise."""
+        return np.asarray(self.dist.ppf(u), dtype=np.float64)
+
+    def mean(self, d: int) -> np.ndarray:
+        """``E[X] * 1``, shape ``(d,)``."""
+        return np.full(d, float(self.dist.mean()))
+
+    def cov(self, d: int) -> np.ndarray:
+        """``Var[X] * I``, shape ``(d, d)``."""
+        return float(self.dist.var()) * np.eye(d)
+
+
+class StandardNormal(FactorizedPrior):
+    """``N(0, I_d)``, the prior of Gaussian NINE. Name ``"normal"``."""
+
+    def __init__(self) -> None:
+        super().__init__(stats.norm(), "normal")
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        return as_generator(seed).standard_normal((n, d))
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return special.ndtr(x)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return special.ndtri(u)
+
+    def mean(self, d: int) -> np.ndarray:
+        return np.zeros(d)
+
+    def cov(self, d: int) -> np.ndarray:
+        return np.eye(d)
+
+
+class StandardUniform(FactorizedPrior):
+    """``U[0, 1]^d``, the prior of uniform NINE. Name ``"uniform"``."""
+
+    def __init__(self) -> None:
+        super().__init__(stats.uniform(), "uniform")
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        return as_generator(seed).random((n, d))
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, 0.0, 1.0)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(u, dtype=np.float64)
+
+    def mean(self, d: int) -> np.ndarray:
+        return np.full(d, 0.5)
+
+    def cov(self, d: int) -> np.ndarray:
+        return np.eye(d) / 12.0
+
+
+PRIORS: dict[str, Callable[[], Prior]] = {"normal": StandardNormal, "uniform": StandardUniform}
+"""Built-in priors by name."""
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin_prior(name: str) -> Prior:
+    return PRIORS[name]()
+
+
+def _torch_method(dist: torch.distributions.Distribution, method: str, x: torch.Tensor) -> torch.Tensor:
+    """``dist.<method>(x)``, or a ``ValueError`` if torch does not implement the method."""
+    try:
+        return getattr(dist, method)(x)
+    except NotImplementedError:
+        raise ValueError(f"{type(dist).__name__} has no {method}() in torch, so the probability integral "
+                         "transform is unavailable; use the scipy.stats distribution wrapped in "
+                         "FactorizedPrior") from None
+
+
+class TorchFactorizedPrior:
+    """A prior with i.i.d. coordinates following a 1-D ``torch.distributions`` distribution.
+
+    Uses the distribution's ``cdf``, ``icdf`` and ``mean``/``variance``. The CDF is defined on
+    all of ``R``: 0 below the support and 1 above it (torch itself refuses values outside the
+    support). Sampling goes through the inverse CDF of numpy uniforms, so the seeded numpy
+    generator controls it. Distributions without ``icdf`` (e.g. ``Beta``, ``Gamma`` in torch)
+    are rejected: wrap the equivalent ``scipy.stats`` distribution in :class:`FactorizedPrior`.
+
+    Both methods are probed once at construction, at the median ``icdf(0.5)``, which lies inside
+    the support of every continuous distribution (e.g. ``Uniform(2, 3)``, ``Pareto(1, 3)``).
+
+    Parameters
+    ----------
+    dist : torch.distributions.Distribution
+        A scalar (batch shape ``()``) distribution, e.g. ``torch.distributions.Laplace(0., 1.)``.
+    name : str, optional
+        Identifies the prior; defaults to ``repr(dist)``.
+
+    Raises
+    ------
+    ValueError
+        For a non-scalar distribution or one without ``cdf``/``icdf``.
+    """
+
+    def __init__(self, dist: torch.distributions.Distribution, name: str | None = None) -> None:
+        if tuple(dist.batch_shape) != () or tuple(dist.event_shape) != ():
+            raise ValueError(f"a factorized prior needs a scalar distribution, got {dist!r}")
+        median = _torch_method(dist, "icdf", torch.tensor(0.5, dtype=torch.float64))
+        _torch_method(dist, "cdf", median)
+        self.dist = dist
+        self.name = name or repr(dist)
+        self._median = float(median)
+
+    def __repr__(self) -> str:
+        return f"TorchFactorizedPrior(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TorchFactorizedPrior) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("TorchFactorizedPrior", self.name))
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        return self.ppf(np.clip(as_generator(seed).random((n, d)), _U_EPS, 1.0 - _U_EPS))
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Marginal CDF, elementwise; 0 below the support, 1 above it."""
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        inside = self.dist.support.check(t)
+        median = torch.tensor(self._median, dtype=torch.float64)
+        values = self.dist.cdf(torch.where(inside, t, median)).double()
+        return torch.where(inside, values, (t > median).double()).numpy()
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.dist.icdf(torch.as_tensor(np.asarray(u, dtype=np.float64))).double().numpy()
+
+    def mean(self, d: int) -> np.ndarray:
+        return np.full(d, float(self.dist.mean))
+
+    def cov(self, d: int) -> np.ndarray:
+        return float(self.dist.variance) * np.eye(d)
+
+
+class SampledPrior:
+    """A prior known only through a sampler, e.g. a non-factorized 2-D banana or mixture.
+
+    Good for the sliced metric (``"swd"``), the classifier test (``"c2st"``) and, through a mean
+    and covariance estimated once from ``reference_size`` draws, for ``"w2"``. It has no CDF:
+    asking for ``"ks"`` or a quantile raises ``ValueError``.
+
+    Parameters
+    ----------
+    name : str
+        Identifies the prior (and its cached floors).
+    sampler : callable
+        ``(n, generator) -> array (n, dim)`` drawing with the numpy ``Generator`` it is given.
+    dim : int
+        Dimension of the samples.
+    reference_size : int
+        Draws used to estimate the mean and covariance.
+    """
+
+    def __init__(self, name: str, sampler: Callable[[int, np.random.Generator], np.ndarray], dim: int,
+                 reference_size: int = 200_000) -> None:
+        check_positive_int("dim", dim)
+        check_positive_int("reference_size", reference_size, minimum=2)
+        self.name, self.sampler, self.dim, self.reference_size = name, sampler, dim, reference_size
+        self._moments: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return f"SampledPrior(name={self.name!r}, dim={self.dim})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SampledPrior) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("SampledPrior", self.name))
+
+    def _check_dim(self, d: int) -> None:
+        if d != self.dim:
+            raise ValueError(f"prior {self.name!r} is {self.dim}-dimensional, got d={d}")
+
+    def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
+        self._check_dim(d)
+        return np.asarray(self.sampler(n, as_generator(seed)), dtype=np.float64).reshape(n, d)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        raise ValueError(f"prior {self.name!r} is known only through samples and has no CDF: "
+                         "use the sliced metric 'swd', the classifier test 'c2st' (or 'w2')")
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        raise ValueError(f"prior {self.name!r} is known only through samples and has no quantile function")
+
+    def _estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._moments is None:
+            ref = self.sample(self.reference_size, self.dim, np.random.default_rng([0, 2]))
+            self._moments = (ref.mean(axis=0), np.cov(ref, rowvar=False).reshape(self.dim, self.dim))
+        return self._moments
+
+    def mean(self, d: int) -> np.ndarray:
+        self._check_dim(d)
+        return self._estimate()[0]
+
+    def cov(self, d: int) -> np.ndarray:
+        self._check_dim(d)
+        return self._estimate()[1]
+
+
+def get_prior(prior: Any) -> Prior:
+    """Turn a prior specification into a :class:`Prior`.
+
+    Accepts a built-in name (``"normal"``, ``"uniform"``), a frozen continuous 1-D
+    ``scipy.stats`` distribution such as ``scipy.stats.norm()`` (wrapped in
+    :class:`FactorizedPrior`), a scalar ``torch.distributions`` distribution with ``cdf``/``icdf``
+    (wrapped in :class:`TorchFactorizedPrior`), or any :class:`Prior` (returned as is).
+
+    Raises
+    ------
+    ValueError
+        Naming the allowed forms, for anything else; for an unfrozen ``scipy.stats`` family
+        (``scipy.stats.norm`` rather than ``scipy.stats.norm()``), saying to freeze it.
+    """
+    if isinstance(prior, str):
+        return _builtin_prior(check_choice("prior", prior, PRIORS))
+    if isinstance(prior, torch.distributions.Distribution):
+        return TorchFactorizedPrior(prior)
+    if isinstance(prior, Prior):
+        return prior
+    if isinstance(prior, (stats.rv_continuous, stats.rv_discrete)) or all(
+            hasattr(prior, a) for a in ("rvs", "cdf", "ppf", "mean", "var")):
+        return FactorizedPrior(prior)
+    raise ValueError(f"prior must be one of {', '.join(map(repr, PRIORS))}, a frozen scipy.stats distribution, "
+                     f"a torch distribution with cdf/icdf, or a Prior; got {prior!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Maps from a matched embedding to other priors
+# --------------------------------------------------------------------------------------------
+
+def pit_to_prior(z: ArrayLike, prior: Any, source: str = "normal") -> np.ndarray:
+    r"""Map matched embeddings to a factorized prior by the probability integral transform.
+
+    .. math:: y = F^{-1}(u), \qquad u = \Phi(z) \text{ (source "normal")} \quad\text{or}\quad u = z
+              \text{ (source "uniform")},
+
+    applied elementwise; ``u`` is clipped to ``[1e-7, 1 - 1e-7]``. If ``z ~ N(0, I)`` (or
+    ``U[0,1]^d``) exactly, ``y`` has i.i.d. coordinates with CDF ``F``.
+
+    Parameters
+    ----------
+    z : tensor or array
+        Matched embeddings, shape ``(n, d)``, finite.
+    prior : str, scipy.stats frozen distribution, torch distribution or Prior
+        The target; it needs an inverse CDF (``ppf`` / ``icdf``). See :func:`get_prior`.
+    source : str
+        ``"normal"`` if ``z`` matches N(0, I), ``"uniform"`` if it matches U[0, 1]^d.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, d)``, float64.
+
+    Raises
+    ------
+    ValueError
+        For an unknown source, or a prior without an inverse CDF (e.g. a :class:`SampledPrior`
+        or ``torch.distributions.Beta``).
+    """
+    check_choice("source", source, SOURCES)
+    p = get_prior(prior)
+    if isinstance(p, SampledPrior):
+        raise ValueError(f"prior {p.name!r} has no inverse CDF; use a normalizing flow (fit_flow) for it")
+    a = as_numpy(z, "z", ndim=2)
+    u = special.ndtr(a) if source == "normal" else a
+    return p.ppf(np.clip(u, _U_CLIP, 1.0 - _U_CLIP))
+
+
+def fit_flow(samples: ArrayLike, *, transforms: int = 4, hidden: int = 64, bins: int = 8,
+             steps: int = 2000, batch_size: int = 512, lr: float = 3e-3, seed: SeedLike = 0,
+             progress: bool = True) -> tuple[nn.Module, list[float], float]:
+    r"""Fit a neural spline flow (zuko's ``NSF``) to prior samples by maximum likelihood.
+
+    The flow is :math:`y = T^{-1}(z)`, ``z ~ N(0, I)``, with ``T`` a stack of ``transforms``
+    autoregressive rational-quadratic spline layers; training minimises
+    :math:`-\frac1n\sum_i \log p_T(y_i)` over minibatches, with Adam and cosine-decayed ``lr``.
+    Runs on the CPU, in float32.
+
+    The initialisation is drawn inside :func:`torch.random.fork_rng`, so torch's global random
+    state is the same after the call as before it.
+
+    Parameters
+    ----------
+    samples : tensor or array
+        Draws from the target prior, shape ``(n, d)``, ``d >= 2``, finite.
+    transforms, hidden, bins : int
+        Number of spline layers, width of their two hidden layers, and spline bins, ``>= 1``.
+    steps, batch_size : int
+        Optimizer steps and minibatch size, ``>= 1``.
+    lr : float
+        Peak learning rate, ``> 0``.
+    seed : int or numpy.random.Generator
+        Seeds the initialisation and the minibatches (through :func:`nine_utils.seeds.torch_generator`).
+    progress : bool
+        Show a ``tqdm`` bar.
+
+    Returns
+    -------
+    flow : nn.Module
+        The trained ``zuko.flows.NSF`` (in eval mode); ``flow()`` is the distribution.
+    losses : list of float
+        The negative log-likelihood at each step.
+    seconds : float
+        Wall time.
+    """
+    a = as_numpy(samples, "samples")
+    if a.ndim != 2 or a.shape[1] < 2:
+        raise ValueError(f"samples must have shape (n, d) with d >= 2, got {a.shape}")
+    for name, v in (("transforms", transforms), ("hidden", hidden), ("bins", bins), ("steps", steps),
+                    ("batch_size", batch_size)):
+        check_positive_int(name, v)
+    check_positive_float("lr", lr)
+    gen = torch_generator(check_seed(seed))
+    import zuko  # imported here: only the flow route needs it
+
+    y = torch.as_tensor(a, dtype=torch.float32)
+    losses: list[float] = []
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(gen.initial_seed())
+        flow = zuko.flows.NSF(features=y.shape[1], transforms=transforms, hidden_features=[hidden, hidden],
+                              bins=bins)
+        opt = torch.optim.Adam(flow.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        for _ in progress_bar(range(steps), progress, desc="flow", leave=False):
+            batch = y[torch.randint(0, y.shape[0], (min(batch_size, y.shape[0]),), generator=gen)]
+            loss = -flow().log_prob(batch).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+    flow.eval()
+    return flow, losses, time.perf_counter() - start
+
+
+def _flow_input(flow: nn.Module, x: ArrayLike, name: str) -> torch.Tensor:
+    device = next(flow.parameters()).device
+    return as_tensor(x, name).to(device=device, dtype=torch.float32)
+
+
+@torch.no_grad()
+def flow_to_prior(flow: nn.Module, z: ArrayLike) -> np.ndarray:
+    r"""Push Gaussian-matched embeddings through a fitted flow's inverse: :math:`y = T^{-1}(z)`.
+
+    Parameters
+    ----------
+    flow : nn.Module
+        A flow from :func:`fit_flow`.
+    z : tensor or array
+        Embeddings matched to N(0, I), shape ``(n, d)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, d)``, float64.
+    """
+    return as_numpy(flow().transform.inv(_flow_input(flow, z, "z")), "y", finite=False)
+
+
+@torch.no_grad()
+def flow_to_gaussian(flow: nn.Module, y: ArrayLike) -> np.ndarray:
+    r"""The forward map :math:`z = T(y)`, prior space to N(0, I); the inverse of :func:`flow_to_prior`.
+
+    Shapes: ``y (n, d)`` -> ``(n, d)``, float64.
+    """
+    return as_numpy(flow().transform(_flow_input(flow, y, "y")), "z", finite=False)
+
+
+def banana_prior(curvature: float = 0.5, scale: float = 1.0) -> SampledPrior:
+    r"""A non-factorized 2-D "banana": :math:`y_1 = s x_1,\; y_2 = x_2 + c\,(x_1^2 - 1)`, ``x ~ N(0, I)``.
+
+    Its coordinates are uncorrelated yet dependent, so no per-coordinate map reaches it.
+
+    Parameters
+    ----------
+    curvature : float
+        ``c``, any finite number.
+    scale : float
+        ``s > 0``.
+    """
+    c = float(curvature)
+    s = check_positive_float("scale", scale)
+
+    def sampler(n: int, rng: np.random.Generator) -> np.ndarray:
+        x = rng.standard_normal((n, 2))
+        return np.stack([s * x[:, 0], x[:, 1] + c * (x[:, 0] ** 2 - 1.0)], axis=1)
+
+    return SampledPrior(f"banana(c={c}, s={s})", sampler, dim=2)
+
+
+def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior:
+    r"""An equal-weight mixture of isotropic Gaussians :math:`\frac1k \sum_i \mathcal N(\mu_i, s^2 I)`.
+
+    Parameters
+    ----------
+    centers : array-like
+        The means :math:`\mu_i`, shape ``(k, d)``, ``k >= 1``.
+    std : float
+        ``s > 0``.
+    """
+    mu = as_numpy(centers, "centers")
+    if mu.ndim != 2 or mu.shape[0] < 1:
+        raise ValueError(f"centers must have shape (k, d), got {mu.shape}")
+    s = check_positive_float("std", std)
+
+    def sampler(n: int, rng: np.random.Generator) -> np.ndarray:
+        return mu[rng.integers(0, mu.shape[0], n)] + s * rng.standard_normal((n, mu.shape[1]))
+
+    return SampledPrior(f"mixture(k={mu.shape[0]}, std={s}, centers={mu.round(3).tolist()})", sampler,
+                        dim=mu.shape[1])
