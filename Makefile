@@ -5,7 +5,7 @@
 #   make refresh  re-execute the committed notebooks in place (their stored outputs)
 #   make nav      regenerate each notebook's links/badges, its Colab cell and the README table
 #   make student  regenerate the student copies in notebooks/student/
-#   make site     render the notebooks to HTML in site/ (open site/index.html)
+#   make site     build the course book (Sphinx, the notebooks with their outputs) in site/
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,13 +26,13 @@ help:
 	@echo "make refresh  re-execute the committed notebooks in place"
 	@echo "make nav      regenerate the notebooks' previous/next links, badges, Colab cell and the README table"
 	@echo "make student  write the student copies (solutions removed, outputs stripped) to notebooks/student/"
-	@echo "make site     render every notebook with its outputs to HTML in site/ (open site/index.html)"
+	@echo "make site     build the course book in site/: every notebook with its outputs, search, math (open site/index.html)"
 	@echo "make sweep    example sweep: notebook 03 over 3 seeds, trade-off figure with bands"
 	@echo "make clean    remove results/ and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -e ".[course,dev,docs]"
 	@touch $@
 
 setup: $(STAMP)
@@ -44,8 +44,14 @@ run: setup
 
 # TQDM_DISABLE: a long cell's progress-bar updates can overflow the kernel's output queue, which
 # then drops the final "idle" message and nbval fails the cell with "waiting for output".
+# Two pytest-xdist workers, each torch on one thread (the course's thread policy), fill the two
+# cores. `--dist loadgroup` keeps each committed notebook's nbval cells on one worker, in order
+# (tests/conftest.py groups them; they share one kernel); every other test goes wherever a worker
+# is free. The notebooks come first on the command line, so the long nbval runs start first.
+# `make TEST_WORKERS=0 test` runs everything in one process.
+TEST_WORKERS ?= 2
 test: setup
-	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOKS)
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
 
 lab: setup
 	$(BIN)/jupyter lab notebooks
@@ -54,13 +60,13 @@ refresh: setup
 	$(BIN)/python -m nine_utils.course.runner refresh
 
 nav: setup
-	$(BIN)/python -m nine_utils.course.teaching nav
+	$(BIN)/python -m nine_utils.course.kit nav
 
 student: setup
-	$(BIN)/python -m nine_utils.course.teaching student
+	$(BIN)/python -m nine_utils.course.kit student
 
 site: setup
-	$(BIN)/python -m nine_utils.course.teaching site --out site
+	$(BIN)/python -m nine_utils.course.site --out site
 
 clean:
 	rm -rf results .pytest_cache

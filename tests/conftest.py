@@ -1,11 +1,14 @@
+import os
+import tempfile
+
 import pytest
 import torch
 
 
 @pytest.fixture(autouse=True)
-def _two_threads():
-    """Match the course machines (2 cores) so timings and results are like CI's."""
-    torch.set_num_threads(2)
+def _one_thread():
+    """The course's thread policy (nine_utils.course.params.DEFAULT_TORCH_THREADS): one torch thread per process."""
+    torch.set_num_threads(1)
     yield
 
 
@@ -17,7 +20,24 @@ def _two_threads():
 NBVAL_OUTPUT_TIMEOUT = 60
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, give each worker its own IPython and matplotlib folders.
+
+    Two workers start kernels at the same moment. With one shared IPYTHONDIR they would create the
+    same profile folder and open the same history database together; with one MPLCONFIGDIR they
+    would build the same font cache. The kernels inherit these variables from the worker.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        home = tempfile.mkdtemp(prefix=f"nine-tests-{worker}-")
+        for var, sub in (("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib")):
+            os.environ[var] = os.path.join(home, sub)
+            os.makedirs(os.environ[var], exist_ok=True)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if hasattr(item, "output_timeout"):  # nbval's notebook cells
             item.output_timeout = NBVAL_OUTPUT_TIMEOUT
+            # one notebook's cells share one kernel: with `--dist loadgroup` they stay on one worker, in order
+            item.add_marker(pytest.mark.xdist_group(name=f"nbval-{item.path.name}"))

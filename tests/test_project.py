@@ -1,7 +1,10 @@
 """The project's set-up and the structure of every committed notebook (no kernel needed)."""
 
+import ast
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import yaml
 
 from nine_utils.course.runner import nine_metadata, notebook_paths
 from nine_utils.course.paths import repo_root
-from nine_utils.course.teaching import strip_nav
+from nine_utils.course.catalog import strip_nav
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
@@ -24,9 +27,17 @@ def _name_and_spec(req: str) -> tuple[str, str]:
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
-def test_environment_yml_agrees_with_pyproject():
+def _requirements(*extras: str) -> dict[str, str]:
+    """Name -> version spec of the core dependencies and the given extras of pyproject.toml."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_deps = dict(_name_and_spec(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    reqs = list(project["dependencies"])
+    for extra in extras:
+        reqs += project["optional-dependencies"][extra]
+    return dict(_name_and_spec(r) for r in reqs)
+
+
+def test_environment_yml_agrees_with_pyproject():
+    pip_deps = _requirements("course", "dev")  # the [docs] extra (the site's tools) is left to pip
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {}
     for dep in env["dependencies"]:
@@ -38,6 +49,54 @@ def test_environment_yml_agrees_with_pyproject():
     assert {"torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn", "tqdm", "papermill", "nbval",
             "jupyterlab", "ipykernel"} <= set(pip_deps)
     assert "torchvision" not in pip_deps
+    assert not {"papermill", "pandas", "pyyaml", "nbformat", "nbval", "pytest"} & set(_requirements()), (
+        "course and test tools belong in the [course] and [dev] extras, not the core dependencies")
+    assert re.search(r"^\s*-\s*python>=3\.11$", (ROOT / "environment.yml").read_text(), re.M)
+
+
+# import name -> distribution, where they differ
+# (IPython is ipykernel's own shell: what the kit uses of it comes with the kernel)
+DISTRIBUTION = {"sklearn": "scikit-learn", "yaml": "pyyaml", "zmq": "pyzmq", "jupyter_client": "jupyter-client",
+                "IPython": "ipykernel"}
+# seaborn (a core dependency) requires pandas, so the science package may use pandas lazily
+IMPLIED_BY_CORE = {"pandas"}
+
+
+def _imported_distributions(path: Path) -> set[str]:
+    """Distributions of the third-party modules ``path`` imports (at the top or inside a function)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    third_party = {n for n in names if n not in sys.stdlib_module_names and n != "nine_utils"}
+    return {DISTRIBUTION.get(n, n).lower() for n in third_party}
+
+
+def test_every_import_is_declared_where_it_belongs():
+    core, course = set(_requirements()) | IMPLIED_BY_CORE, set(_requirements("course"))
+    for path in sorted((ROOT / "nine_utils").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        in_course = "course" in path.relative_to(ROOT / "nine_utils").parts[:-1]
+        allowed = (set(_requirements("course", "docs")) if path.name == "site.py" else course) if in_course else core
+        missing = _imported_distributions(path) - allowed
+        assert not missing, f"{rel} imports {sorted(missing)}, not declared for it in pyproject.toml"
+
+
+def test_science_package_does_not_import_the_course_tooling():
+    # The science package imports neither nine_utils.course nor the course-only packages. pandas is
+    # left out of this list: seaborn (a core dependency, imported by nine_utils.plotting) imports it.
+    forbidden = ["nine_utils.course", "papermill", "yaml", "nbformat", "nbconvert", "distributed"]
+    code = ("import sys, nine_utils; "
+            f"print([m for m in {forbidden!r} if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]", f"`import nine_utils` loads course tooling: {proc.stdout.strip()}"
+    for path in sorted((ROOT / "nine_utils").glob("*.py")):  # also the lazy imports inside functions
+        tree = ast.parse(path.read_text())
+        relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level and n.module}
+        assert not {m for m in relative if m.split(".")[0] == "course"}, f"{path.name} imports .course"
+        assert not _imported_distributions(path) & {"papermill", "pyyaml", "nbformat", "nbconvert"}, path.name
 
 
 def test_torch_is_pinned_for_setup_and_ci_calls_make_test():

@@ -2,14 +2,16 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nine_utils.course.sweep import collect, parse_grid, plot_metric, run_sweep, save_figure
+from nine_utils.course.sweep import collect, main, parse_grid, plot_metric, run_sweep, save_figure
 
 
 @pytest.fixture(scope="module")
@@ -17,14 +19,18 @@ def tiny(tmp_path_factory):
     """A notebook that needs no training: it writes a score computed from its parameters."""
     folder = tmp_path_factory.mktemp("tiny")
     nb = new_notebook()
-    params = new_code_cell('seed = 0\nsigma = 1.0\nfail = False\nresults_dir = "results"')
+    params = new_code_cell('seed = 0\nsigma = 1.0\nfail = False\nwait = 0\nresults_dir = "results"')
     params.metadata["tags"] = ["parameters"]
-    # it writes the results file's layout with json alone, so a run costs a kernel start and no torch import
+    # it writes the results file's layout with json alone, so a run costs a kernel start and no torch import;
+    # with wait > 0 it first leaves its kernel's pid in started.txt and sleeps (the Ctrl-C test);
+    # a file FAIL in its working directory (the run's folder) makes it fail whatever its parameters
     nb.cells = [params, new_code_cell(
-        "import json, pathlib\n"
-        "if fail:\n    raise RuntimeError('asked to fail')\n"
+        "import json, os, pathlib, time\n"
+        "if wait:\n    (pathlib.Path(results_dir) / 'started.txt').write_text(str(os.getpid()))\n    time.sleep(wait)\n"
+        "if fail or pathlib.Path('FAIL').exists():\n    raise RuntimeError('asked to fail')\n"
         "out = pathlib.Path(results_dir) / '00_tiny.json'\n"
-        "out.write_text(json.dumps({'notebook': '00_tiny', 'parameters': dict(seed=seed, sigma=sigma), "
+        "out.write_text(json.dumps({'notebook': '00_tiny', "
+        "'parameters': dict(seed=seed, sigma=sigma, fail=fail, wait=wait, results_dir=results_dir), "
         "'metrics': {'score': 10 * sigma + seed, 'curve': [{'x': 1, 'y': sigma}, {'x': 2, 'y': 2 * sigma}]}, "
         "'runtime_seconds': 0.0, 'versions': {}}))")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -46,9 +52,6 @@ def test_grid_of_four_with_two_jobs_then_resume_then_force(tiny, tmp_path):
 
     again = run_sweep(tiny, grid, name="g", jobs=2, sweeps_dir=tmp_path, progress=False)
     assert [o.status for o in again.outcomes] == ["skipped"] * 4
-    forced = run_sweep(tiny, {"sigma": [0.1], "seed": [0]}, name="g", force=True, sweeps_dir=tmp_path, progress=False)
-    assert [o.status for o in forced.outcomes] == ["ok"]
-
     df = collect(tmp_path / "g")
     assert len(df) == 4 and {"sigma", "seed", "score", "runtime_seconds"} <= set(df.columns)
     long = collect(tmp_path / "g", explode="curve")
@@ -59,6 +62,10 @@ def test_grid_of_four_with_two_jobs_then_resume_then_force(tiny, tmp_path):
     with pytest.raises(ValueError, match="column 'nope'"):
         plot_metric(df, "sigma", "nope")
 
+    forced = run_sweep(tiny, {"sigma": [0.1], "seed": [0]}, name="g", force=True, sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in forced.outcomes] == ["ok"] and "rerun sigma=0.1,seed=0: --force" in forced.summary()
+    assert len(collect(tmp_path / "g")) == 1 and len(collect(tmp_path / "g", all_runs=True)) == 4
+
 
 def test_a_failed_run_does_not_stop_the_others(tiny, tmp_path):
     report = run_sweep(tiny, {"fail": [False, True]}, name="f", jobs=2, sweeps_dir=tmp_path, progress=False)
@@ -67,6 +74,120 @@ def test_a_failed_run_does_not_stop_the_others(tiny, tmp_path):
     assert "asked to fail" in report.failed[0].error
     assert (tmp_path / "f" / "fail=true" / "00_tiny.ipynb").is_file()  # kept for debugging
     assert "FAILED fail=true" in report.summary()
+
+
+def _manifest(folder):
+    return json.loads((folder / "sweep.json").read_text())
+
+
+def test_corrupt_or_foreign_results_are_rerun_and_said(tiny, tmp_path):
+    grid = {"seed": [0, 1, 2]}
+    run_sweep(tiny, grid, name="c", jobs=2, sweeps_dir=tmp_path, progress=False)
+    (tmp_path / "c" / "seed=0" / "00_tiny.json").write_text('{"notebook": "00_ti')  # killed while writing
+    other = tmp_path / "c" / "seed=1" / "00_tiny.json"
+    res = json.loads(other.read_text())
+    res["parameters"]["sigma"] = 5.0  # the results of another run copied here
+    other.write_text(json.dumps(res))
+
+    again = run_sweep(tiny, grid, name="c", jobs=2, sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in again.outcomes] == ["ok", "ok", "skipped"]
+    summary = again.summary()
+    assert "rerun seed=0: its results file cannot be read" in summary
+    assert "rerun seed=1: it records sigma=5.0, not the default 1.0" in summary
+    assert json.loads(other.read_text())["parameters"]["sigma"] == 1.0
+
+
+def test_a_failed_force_rerun_leaves_no_stale_results(tiny, tmp_path):
+    run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path, progress=False)
+    run = tmp_path / "s" / "seed=0"
+    (run / "FAIL").write_text("")
+    report = run_sweep(tiny, {"seed": [0]}, name="s", force=True, sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in report.outcomes] == ["failed"]
+    assert (run / "error.txt").is_file() and not (run / "00_tiny.json").exists()
+    assert [r["status"] for r in _manifest(tmp_path / "s")["runs"]] == ["failed"]
+    assert collect(tmp_path / "s").empty
+    (run / "FAIL").unlink()
+    assert [o.status for o in run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path,
+                                        progress=False).outcomes] == ["ok"]
+    assert not (run / "error.txt").exists()  # the old error goes with the run that succeeds
+
+
+def test_other_fixed_values_rerun_and_the_manifest_says_what_ran(tiny, tmp_path):
+    grid = {"seed": [1]}
+    run_sweep(tiny, grid, name="x", fixed={"sigma": 2.0}, sweeps_dir=tmp_path, progress=False)
+    report = run_sweep(tiny, grid, name="x", fixed={"sigma": 3.0}, sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in report.outcomes] == ["ok"]  # not skipped: it ran with sigma=2
+    assert "it records sigma=2.0, not 3.0" in report.summary()
+    manifest = _manifest(tmp_path / "x")
+    assert manifest["fixed"] == {"sigma": 3.0} and manifest["grid"] == grid
+    assert [(r["run_id"], r["parameters"], r["status"]) for r in manifest["runs"]] == [("seed=1", {"seed": 1}, "ok")]
+    assert list(collect(tmp_path / "x")["score"]) == [31.0]
+
+    # without the fixed value (like dropping --smoke): the notebook's default, so it reruns
+    report = run_sweep(tiny, grid, name="x", sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in report.outcomes] == ["ok"]
+    assert "not the default 1.0" in report.summary()
+    assert _manifest(tmp_path / "x")["fixed"] == {}
+    assert list(collect(tmp_path / "x")["score"]) == [11.0]
+
+
+def test_collect_reads_the_current_manifest_unless_asked(tiny, tmp_path):
+    run_sweep(tiny, {"seed": [0]}, name="m", sweeps_dir=tmp_path, progress=False)
+    run_sweep(tiny, {"seed": [2]}, name="m", sweeps_dir=tmp_path, progress=False)
+    assert list(collect(tmp_path / "m")["seed"]) == [2]
+    assert sorted(collect(tmp_path / "m", all_runs=True)["seed"]) == [0, 2]
+
+    corrupt = tmp_path / "m" / "seed=2" / "00_tiny.json"
+    corrupt.write_text("{")
+    with pytest.raises(ValueError, match=f"cannot read the results file {corrupt}"):
+        collect(tmp_path / "m")
+    with pytest.raises(ValueError, match="seed=2/00_tiny.json"):
+        save_figure(tmp_path / "m", "seed", "score")
+
+
+def test_a_yaml_syntax_error_is_one_line_naming_the_file(tiny, tmp_path, capsys):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("seed: [0, 1]\nsigma: [0.1, 0.2\n")
+    assert main([str(tiny), "--grid", str(grid), "--sweeps-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{grid}:3:1: YAML syntax error" in err and "Traceback" not in err
+    assert parse_grid(None, _write(tmp_path / "g2.yaml", "lr: [1e-3, 0.1]\n")) == {"lr": [0.001, 0.1]}
+    assert parse_grid([["lr", "1e-3"]]) == {"lr": [0.001]}  # YAML 1.1 alone reads "1e-3" as a string
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_ctrl_c_stops_the_queue_ends_the_notebook_and_exits_130(tiny, tmp_path):
+    cmd = [sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "seed", "0", "1", "2", "--set", "wait",
+           "120", "--name", "int", "--sweeps-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = tmp_path / "int" / "seed=0" / "started.txt"
+    deadline = time.monotonic() + 240
+    while not (started.is_file() and started.read_text()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert started.is_file(), "the first run never started"
+    kernel = int(started.read_text())
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - t0 < 60  # it did not wait for the 120 s notebook
+    assert "INTERRUPTED: 1 stopped while running, 2 not run" in out
+    assert "Traceback" not in err
+    for _ in range(40):  # the kernel ends itself within a second or so of its worker
+        try:
+            os.kill(kernel, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        os.kill(kernel, signal.SIGKILL)
+        pytest.fail("the interrupted notebook's kernel is still running")
+    assert [r["status"] for r in _manifest(tmp_path / "int")["runs"]] == ["interrupted", "not run", "not run"]
+    assert not (tmp_path / "int" / "seed=1").exists()
 
 
 @pytest.mark.parametrize("grid, match", [
@@ -98,12 +219,18 @@ def test_malformed_grids_and_missing_notebook(tmp_path):
 def test_cli_reports_failures_with_exit_status(tiny, tmp_path):
     cmd = [sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "fail", "false", "true", "--name", "cli",
            "--jobs", "2"]
-    proc = subprocess.run(cmd + ["--set", "sigma", "2", "--sweeps-dir", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run(cmd + ["--set", "sigma", "2", "--sweeps-dir", str(tmp_path), "--plot", "fail", "nope"],
+                          capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
-    assert "1 ran, 0 skipped (results exist), 1 failed" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "nosuch", "1"],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and "unknown parameter 'nosuch'" in bad.stderr
+    assert "1 ran, 0 skipped (valid results exist), 1 failed" in proc.stdout
+    assert "error: cannot plot nope against fail: column 'nope'" in proc.stderr  # one line, no traceback
+    assert "Traceback" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr
+
+
+def test_cli_refuses_a_bad_grid_before_running(tiny, tmp_path, capsys):
+    assert main([str(tiny), "-p", "nosuch", "1", "--sweeps-dir", str(tmp_path)]) == 2
+    assert "unknown parameter 'nosuch'" in capsys.readouterr().err
+    assert not (tmp_path / "00_tiny").exists()
 
 
 def test_dask_local_cluster_executor(tiny, tmp_path):

@@ -1,4 +1,4 @@
-"""The teaching kit (nine_utils.course.teaching): student copies, navigation, the Colab cell, the site.
+"""The teaching kit (nine_utils.course: catalog, nav, student, kit): student copies, navigation, the Colab cell.
 
 Two kinds of test. Tests on a tiny synthetic course in a temporary folder show that each tool
 does what it says, and that ``check`` catches what goes stale. Tests on the committed course fail
@@ -17,19 +17,20 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nine_utils import teaching as tk
+from nine_utils.course import catalog, kit, nav
+from nine_utils.course import student as stu
 from nine_utils.course.runner import notebook_paths
 from nine_utils.course.paths import repo_root
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
-CONFIG = tk.load_config(ROOT)
+CONFIG = catalog.load_config(ROOT)
 
 
 @functools.cache
 def _course() -> tuple:
     """The committed course, read once (inside the tests, so a broken title cell fails them, not collection)."""
-    return tuple(tk.course(ROOT))
+    return tuple(catalog.course(ROOT))
 
 # --------------------------------------------------------------------------------------------
 # a tiny synthetic course
@@ -103,37 +104,37 @@ def _read(path):
 
 
 def test_title_cell_is_parsed(tiny):
-    info = tk.course(tiny)
+    info = catalog.course(tiny)
     assert [e.label for e in info] == ["01 · Alpha", "02 · Beta"]
     assert info[0].subtitle == "a subtitle"
     assert info[0].goals == ("do one thing", "do another | with a pipe")
     assert info[0].runtime == "~3 s"  # metadata runtime_minutes_cpu = 0.05 wins over the text
     nb = _read(info[0].path)
     del nb.metadata["nine"]["runtime_minutes_cpu"]
-    assert tk.notebook_info(info[0].path, nb).runtime == "about 2 seconds"
+    assert catalog.notebook_info(info[0].path, nb).runtime == "about 2 seconds"
     nb.cells[0].source = "# 01 · Alpha\n\nNo goals here."
     with pytest.raises(ValueError, match="Learning goals"):
-        tk.notebook_info(info[0].path, nb)
+        catalog.notebook_info(info[0].path, nb)
 
 
 def test_nav_links_neighbours_and_badges(tiny):
-    changed = tk.write_nav(tiny)
+    changed = nav.write_nav(tiny)
     assert {p.name for p in changed} == {"01_alpha.ipynb", "02_beta.ipynb", "README.md"}
     first, second = (_read(tiny / "notebooks" / n) for n in ("01_alpha.ipynb", "02_beta.ipynb"))
 
     title = first.cells[0].source
-    assert title.startswith(tk.NAV_START)
+    assert title.startswith(nav.NAV_START)
     assert "*first notebook*" in title and "[next: 02 · Beta →](02_beta.ipynb)" in title
     assert "[course index](../README.md)" in title
     assert "(https://colab.research.google.com/github/someone/tiny-course/blob/dev/notebooks/01_alpha.ipynb)" in title
     assert "(https://mybinder.org/v2/gh/someone/tiny-course/dev?labpath=notebooks%2F01_alpha.ipynb)" in title
-    assert tk.strip_nav(title).startswith("# 01 · Alpha: a subtitle")
+    assert nav.strip_nav(title).startswith("# 01 · Alpha: a subtitle")
     assert "[← previous: 01 · Alpha](01_alpha.ipynb)" in second.cells[0].source
     assert "*last notebook*" in second.cells[0].source
 
     # the Colab cell comes right after the title cell; every other cell is untouched
-    assert first.cells[1].metadata["tags"] == [tk.COLAB_TAG]
-    assert first.cells[1].source == tk.colab_cell_source(tk.load_config(tiny))
+    assert first.cells[1].metadata["tags"] == [nav.COLAB_TAG]
+    assert first.cells[1].source == nav.colab_cell_source(catalog.load_config(tiny))
     assert [c.source for c in first.cells[2:]] == [c.source for c in _tiny_notebook("01", "Alpha").cells[1:]]
 
     readme = (tiny / "README.md").read_text()
@@ -143,49 +144,49 @@ def test_nav_links_neighbours_and_badges(tiny):
     assert "[student copy](notebooks/student/02_beta.ipynb)" in row
     assert row.endswith("| • do one thing<br>• do another \\| with a pipe | ~3 s |")
 
-    assert tk.write_nav(tiny) == []  # idempotent: a second run changes nothing
+    assert nav.write_nav(tiny) == []  # idempotent: a second run changes nothing
 
 
 def test_check_reports_what_is_stale(tiny):
-    tk.write_nav(tiny)
-    tk.write_students(tiny)
-    assert tk.check(tiny) == []
+    nav.write_nav(tiny)
+    stu.write_students(tiny)
+    assert kit.check(tiny) == []
 
     # retitling 02 makes 01's "next" link, the README, and 02's student copy stale
     path2 = tiny / "notebooks" / "02_beta.ipynb"
     nb = _read(path2)
     nb.cells[0].source = nb.cells[0].source.replace("# 02 · Beta", "# 02 · Gamma")
     nbformat.write(nb, str(path2))
-    problems = "\n".join(tk.check(tiny))
+    problems = "\n".join(kit.check(tiny))
     assert "notebooks/01_alpha.ipynb: navigation block" in problems
     assert "README.md: notebook table out of date" in problems
     assert "notebooks/student/02_beta.ipynb: out of date" in problems
     assert "notebooks/02_beta.ipynb: navigation" not in problems  # its own block is still right
-    tk.write_nav(tiny)
-    tk.write_students(tiny)
-    assert tk.check(tiny) == []
+    nav.write_nav(tiny)
+    stu.write_students(tiny)
+    assert kit.check(tiny) == []
 
     # a missing nav block, a missing student copy, an orphan student copy
     path1 = tiny / "notebooks" / "01_alpha.ipynb"
     nb = _read(path1)
-    nb.cells[0].source = tk.strip_nav(nb.cells[0].source)
+    nb.cells[0].source = nav.strip_nav(nb.cells[0].source)
     nbformat.write(nb, str(path1))
     (tiny / "notebooks" / "student" / "02_beta.ipynb").rename(tiny / "notebooks" / "student" / "03_old.ipynb")
-    problems = "\n".join(tk.check(tiny))
+    problems = "\n".join(kit.check(tiny))
     assert "notebooks/01_alpha.ipynb: navigation block" in problems
     assert "notebooks/student/02_beta.ipynb: missing" in problems
     assert "notebooks/student/03_old.ipynb: no such course notebook" in problems
-    tk.write_nav(tiny)
-    assert {p.name for p in tk.write_students(tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
-    assert tk.check(tiny) == []
+    nav.write_nav(tiny)
+    assert {p.name for p in stu.write_students(tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
+    assert kit.check(tiny) == []
 
     (tiny / "README.md").write_text("# Tiny course\n\nno markers\n")
-    assert any("needs the markers" in p for p in tk.check(tiny))
+    assert any("needs the markers" in p for p in kit.check(tiny))
 
 
 def test_repository_slug_lives_only_in_pyproject():
     assert re.fullmatch(r"[\w.\-]+/[\w.\-]+", CONFIG.repository)
-    for path in [*(ROOT / "nine_utils").glob("*.py"), ROOT / "Makefile", ROOT / "tests" / "test_teaching.py"]:
+    for path in [*(ROOT / "nine_utils").rglob("*.py"), ROOT / "Makefile", ROOT / "tests" / "test_teaching.py"]:
         assert CONFIG.repository not in path.read_text(), f"{path.name} hard-codes the repository"
     # the Colab cell installs exactly the pyproject requirement of what Colab lacks
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -198,14 +199,14 @@ def test_nav_block_and_colab_cell_are_current(path):
     entries = list(_course())
     i = [e.path for e in entries].index(path)
     nb = _read(path)
-    assert tk.dumps(tk.apply_nav(nb, entries, i, CONFIG)) == path.read_text(), (
+    assert catalog.dumps(nav.apply_nav(nb, entries, i, CONFIG)) == path.read_text(), (
         f"{path.name}: links, badges or Colab cell out of date; run `make nav`")
-    assert nb.cells[1].metadata.get("tags") == [tk.COLAB_TAG]
+    assert nb.cells[1].metadata.get("tags") == [nav.COLAB_TAG]
 
 
 def test_readme_table_is_current():
     readme = (ROOT / "README.md").read_text()
-    assert tk.update_readme(readme, tk.readme_table(list(_course()), CONFIG)) == readme, "run `make nav`"
+    assert nav.update_readme(readme, nav.readme_table(list(_course()), CONFIG)) == readme, "run `make nav`"
     for e in _course():
         assert f"(notebooks/{e.name})" in readme
 
@@ -223,7 +224,7 @@ def test_colab_cell_does_nothing_off_colab(monkeypatch, capsys):
     monkeypatch.setattr(subprocess, "run", forbidden)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setenv("NINE_ROOT", str(ROOT))
-    exec(compile(tk.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
+    exec(compile(nav.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
     assert capsys.readouterr() == ("", "")
     assert repo_root() == ROOT
 
@@ -235,7 +236,7 @@ def test_colab_cell_on_colab_installs_the_course_but_not_torch(monkeypatch, tmp_
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(list(cmd)))
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setenv("NINE_ROOT", str(ROOT))  # restored after the test
-    exec(compile(tk.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
+    exec(compile(nav.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
 
     clone = f"/content/{CONFIG.repository_name}"
     git, pip = calls
@@ -251,10 +252,10 @@ def test_colab_cell_on_colab_installs_the_course_but_not_torch(monkeypatch, tmp_
 
 
 def test_student_copy_strips_solutions_and_outputs(tiny):
-    config, entries = tk.load_config(tiny), tk.course(tiny)
+    config, entries = catalog.load_config(tiny), catalog.course(tiny)
     full = _read(entries[0].path)
-    student = tk.student_notebook(full, entries, 0, config)
-    text = tk.dumps(student)
+    student = stu.student_notebook(full, entries, 0, config)
+    text = catalog.dumps(student)
 
     assert "base + base" not in text and "answer = base * 2" not in text and "<details>" not in text
     assert "for the instructor only" not in text  # markdown cell tagged solution: dropped
@@ -273,22 +274,22 @@ def test_student_copy_strips_solutions_and_outputs(tiny):
     title = student.cells[0].source
     assert "[The full notebook](../01_alpha.ipynb)" in title and "(../../README.md)" in title
     assert "blob/dev/notebooks/student/01_alpha.ipynb" in title
-    assert student.cells[1].source == tk.colab_cell_source(config)
+    assert student.cells[1].source == nav.colab_cell_source(config)
     nbformat.validate(student)
 
 
 def test_details_must_be_closed():
-    assert tk.strip_details("Q?\n\n<details>\n<summary>Solution</summary>\nA\n</details>\n\nNext.") == "Q?\n\nNext."
+    assert stu.strip_details("Q?\n\n<details>\n<summary>Solution</summary>\nA\n</details>\n\nNext.") == "Q?\n\nNext."
     with pytest.raises(ValueError, match="not closed"):
-        tk.strip_details("Q?\n<details><summary>Solution</summary>\nA")
+        stu.strip_details("Q?\n<details><summary>Solution</summary>\nA")
 
 
 def test_student_copy_runs_top_to_bottom(tiny, tmp_path):
     """The stub raises inside its cell only; the rest, the results cell included, still runs."""
-    tk.write_students(tiny)
+    stu.write_students(tiny)
     results = tmp_path / "results"
     results.mkdir()
-    nb = tk.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
+    nb = stu.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
                             {"results_dir": str(results)}, cwd=tmp_path)
     errors = [(c.metadata["tags"], o.ename) for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
@@ -298,28 +299,28 @@ def test_student_copy_runs_top_to_bottom(tiny, tmp_path):
 
 def test_results_cell_must_not_depend_on_a_solution(tiny, tmp_path):
     nb = _tiny_notebook("01", "Alpha", results_use_solution=True)
-    assert tk.solution_problems(nb, "x") == ["x: cell 7 uses answer, defined only in a solution cell"]
-    assert tk.solution_problems(_tiny_notebook("01", "Alpha"), "x") == []
+    assert stu.solution_problems(nb, "x") == ["x: cell 7 uses answer, defined only in a solution cell"]
+    assert stu.solution_problems(_tiny_notebook("01", "Alpha"), "x") == []
     # ... and the run confirms it: the results cell fails in the student copy
     path = tiny / "notebooks" / "01_alpha.ipynb"
     nbformat.write(nb, str(path))
-    tk.write_students(tiny)
+    stu.write_students(tiny)
     with pytest.raises(RuntimeError, match="NameError"):
-        tk.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
+        stu.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
                            {"results_dir": str(tmp_path)}, cwd=tmp_path)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solution_cells_follow_the_convention(path):
-    assert tk.solution_problems(_read(path), path.name) == []
+    assert stu.solution_problems(_read(path), path.name) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_student_copy_is_current(path):
     entries = list(_course())
     i = [e.path for e in entries].index(path)
-    expected = tk.dumps(tk.student_notebook(_read(path), entries, i, CONFIG))
-    student = tk.student_path(path)
+    expected = catalog.dumps(stu.student_notebook(_read(path), entries, i, CONFIG))
+    student = stu.student_path(path)
     assert student.exists(), f"{student.relative_to(ROOT)} missing; run `make student`"
     assert student.read_text() == expected, f"{student.relative_to(ROOT)} out of date; run `make student`"
 
@@ -343,54 +344,19 @@ def test_student_copies_are_not_course_notebooks(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# the static site
-
-
-def test_site_embeds_figures_and_indexes_the_pages(tmp_path):
-    path = NOTEBOOKS[0]
-    pages = tk.build_site(tmp_path / "site", ROOT, only=[path.stem])
-    page, index = tmp_path / "site" / f"{path.stem}.html", tmp_path / "site" / "index.html"
-    assert pages == [page, index]
-
-    html = page.read_text()
-    n_figures = sum("image/png" in o.get("data", {}) for c in _read(path).cells if c.cell_type == "code"
-                    for o in c.outputs)
-    assert n_figures > 0
-    assert html.count('src="data:image/png;base64,') == n_figures
-    local = [s for s in re.findall(r'<img[^>]*\bsrc="([^"]*)"', html) if not s.startswith(("data:", "https://"))]
-    assert not local, f"images that are not embedded: {local}"
-    assert 'href="index.html"' in html  # the page's navigation block links the index
-
-    index_html = index.read_text()
-    assert f'href="{path.stem}.html"' in index_html
-    assert tk.notebook_info(path).title in index_html and "linear probe" in index_html  # learning goals listed
-
-
-def test_site_refuses_unexecuted_notebooks(tiny, tmp_path):
-    path = tiny / "notebooks" / "01_alpha.ipynb"
-    nb = _read(path)
-    for c in nb.cells:
-        if c.cell_type == "code":
-            c.execution_count, c.outputs = None, []
-    nbformat.write(nb, str(path))
-    with pytest.raises(ValueError, match="make refresh"):
-        tk.build_site(tmp_path / "site", tiny, only=["01_alpha"])
-
-
-# --------------------------------------------------------------------------------------------
 # Makefile, .gitignore, CONTRIBUTING.md
 
 
 def test_make_targets_and_docs():
     makefile = (ROOT / "Makefile").read_text()
     help_text = makefile.split("\nhelp:", 1)[1].split("\n\n", 1)[0]
-    for target, subcommand in (("student", "student"), ("nav", "nav"), ("site", "site")):
-        assert re.search(rf"^{target}: setup\n\t\$\(BIN\)/python -m nine_utils.course.teaching {subcommand}\b",
+    for target, command in (("student", "kit student"), ("nav", "kit nav"), ("site", "site --out site")):
+        assert re.search(rf"^{target}: setup\n\t\$\(BIN\)/python -m nine_utils.course.{command}\b",
                          makefile, re.M), target
         assert f"make {target} " in help_text
     assert "site/" in (ROOT / ".gitignore").read_text().split()
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
-    for needle in (f"`{tk.SOLUTION_TAG}`", "raises-exception", "<details>", tk.NAV_START, tk.README_START,
+    for needle in (f"`{stu.SOLUTION_TAG}`", "raises-exception", "<details>", nav.NAV_START, nav.README_START,
                    "make nav", "make student", "make refresh", "make test", "smoke_parameters", "metric_keys",
                    "save_results", "runtime_minutes_cpu", "[tool.nine]"):
         assert needle in contributing, needle
@@ -398,9 +364,9 @@ def test_make_targets_and_docs():
 
 def test_cli_check_exit_code(tiny, monkeypatch, capsys):
     monkeypatch.setenv("NINE_ROOT", str(tiny))
-    assert tk.main(["check"]) == 1
+    assert kit.main(["check"]) == 1
     assert "run `make nav`" in capsys.readouterr().out
-    assert tk.main(["nav"]) == 0 and tk.main(["student"]) == 0
+    assert kit.main(["nav"]) == 0 and kit.main(["student"]) == 0
     capsys.readouterr()
-    assert tk.main(["check"]) == 0
+    assert kit.main(["check"]) == 0
     assert "everything is current" in capsys.readouterr().out

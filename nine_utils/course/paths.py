@@ -10,7 +10,7 @@ def repo_root() -> Path:
     """Return the root of the course repository.
 
     The package is installed in editable mode (``pip install -e .``), so the root is the parent
-    of the ``nine_utils`` folder when it holds ``pyproject.toml``. The environment variable
+    of the ``nine_utils`` package folder when it holds ``pyproject.toml``. The environment variable
     ``NINE_ROOT`` overrides this, for a non-editable install.
 
     Returns
@@ -26,7 +26,7 @@ def repo_root() -> Path:
     env = os.environ.get("NINE_ROOT")
     if env:
         return Path(env).expanduser().resolve()
-    candidate = Path(__file__).resolve().parents[1]
+    candidate = Path(__file__).resolve().parents[2]  # <root>/nine_utils/course/paths.py
     if (candidate / "pyproject.toml").exists() and (candidate / "notebooks").is_dir():
         return candidate
     raise FileNotFoundError(

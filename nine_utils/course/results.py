@@ -7,11 +7,12 @@ Every notebook's last code cell calls :func:`save_results`, which writes
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import platform
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -97,10 +98,83 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
     return path
 
 
-def load_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> dict[str, dict[str, Any]]:
-    """Every results file in ``results_dir`` (not recursive), keyed by notebook stem, in name order."""
+def read_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> tuple[dict[str, dict[str, Any]], dict[Path, str]]:
+    """Every readable results file in ``results_dir`` (not recursive), and what is wrong with the others.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        The folder; a relative path is taken from the repository root.
+
+    Returns
+    -------
+    results : dict
+        Notebook stem -> the file's content, in name order.
+    unreadable : dict
+        Path -> reason, for each file that is not valid JSON or not a results file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``results_dir`` is not a folder (the message names it).
+    """
     folder = resolve_from_root(results_dir)
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("[0-9][0-9]_*.json"))}
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no results folder {folder}")
+    results: dict[str, dict[str, Any]] = {}
+    unreadable: dict[Path, str] = {}
+    for path in sorted(folder.glob("[0-9][0-9]_*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            unreadable[path] = f"{type(err).__name__}: {err}"
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+            unreadable[path] = "not a results file (no 'metrics' mapping)"
+            continue
+        results[path.stem] = data
+    return results, unreadable
+
+
+def load_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> dict[str, dict[str, Any]]:
+    """Every results file in ``results_dir`` (not recursive), keyed by notebook stem, in name order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``results_dir`` is not a folder.
+    ValueError
+        If a file is not a readable results file (the message names it); :func:`read_results`
+        skips such files instead.
+    """
+    results, unreadable = read_results(results_dir)
+    if unreadable:
+        path, reason = next(iter(unreadable.items()))
+        raise ValueError(f"cannot read the results file {path}: {reason}")
+    return results
+
+
+def is_smoke(result: Mapping[str, Any], notebooks: str | Path | None = None) -> bool:
+    """Whether a results file comes from a smoke run: its parameters hold every value of the
+    notebook's ``metadata["nine"]["smoke_parameters"]``.
+
+    Parameters
+    ----------
+    result : mapping
+        A results file's content.
+    notebooks : path, optional
+        The folder of the course notebooks (default ``<repository>/notebooks``).
+    """
+    folder = Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")
+    path = folder / f"{result.get('notebook', '')}.ipynb"
+    if not path.is_file():
+        return False
+    try:
+        smoke = json.loads(path.read_text()).get("metadata", {}).get("nine", {}).get("smoke_parameters", {})
+    except (OSError, json.JSONDecodeError):
+        return False
+    recorded = result.get("parameters", {})
+    return bool(smoke) and all(k in recorded and recorded[k] == v for k, v in smoke.items() if k != "results_dir")
 
 
 def _fmt(v: Any) -> str:
@@ -111,13 +185,23 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if math.isfinite(v) else str(v)
 
 
-def summary_table(results: Mapping[str, Mapping[str, Any]]) -> str:
-    """A plain-text table: one block per notebook with its runtime and each headline metric."""
+def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str] = ()) -> str:
+    """A plain-text table: one block per notebook with its runtime and each headline metric.
+
+    Parameters
+    ----------
+    results : mapping
+        Notebook stem -> results file content (:func:`read_results`).
+    smoke : iterable of str
+        The stems whose numbers come from a smoke run; their blocks say so.
+    """
     if not results:
         return "no results files found"
+    smoke = set(smoke)
     lines = []
     for stem, res in results.items():
-        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s)")
+        mark = "  SMOKE RUN: small parameters, not the course's numbers" if stem in smoke else ""
+        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s){mark}")
         metrics = res.get("metrics", {})
         width = max((len(k) for k in metrics), default=0)
         for k, v in metrics.items():
@@ -125,6 +209,31 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # pragma: no cover - exercised by `make run`
-    target = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_RESULTS_DIR
-    print(summary_table(load_results(target)))
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nine_utils.course.results [DIR]``: print the table of the results files in ``DIR``.
+
+    An unreadable file is named on stderr and skipped. The exit status is 0 when at least one
+    file was read, 1 when none was, 2 when ``DIR`` is not a folder.
+    """
+    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.results",
+                                     description="Print the headline metrics of every results file in DIR.")
+    parser.add_argument("results_dir", nargs="?", default=DEFAULT_RESULTS_DIR, metavar="DIR",
+                        help="folder of the results files, relative to the repository root "
+                             f"(default {DEFAULT_RESULTS_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        results, unreadable = read_results(args.results_dir)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path, reason in unreadable.items():
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if not results:
+        print(f"no readable results files in {resolve_from_root(args.results_dir)}", file=sys.stderr)
+        return 1
+    print(summary_table(results, smoke=[stem for stem, res in results.items() if is_smoke(res)]))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by `make run` and the tests' subprocess calls
+    sys.exit(main())

@@ -1,14 +1,23 @@
 """Finding and executing the course notebooks with papermill (used by the Makefile and the tests).
 
 ``python -m nine_utils.course.runner run``      executes every notebook with its defaults into
-                                            ``results/executed/`` and writes the results files;
-``python -m nine_utils.course.runner run --smoke`` does the same with the smoke parameters;
+                                            ``results/executed/`` and writes the results files
+                                            ``results/<notebook>.json``;
+``python -m nine_utils.course.runner run --smoke`` does the same with the smoke parameters, all of it
+                                            in ``results/smoke/`` (results files) and
+                                            ``results/smoke/executed/``, so the full run's
+                                            results are never overwritten by small numbers;
 ``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place.
+
+The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
+support it (:func:`kernel_manager_class`), so ipykernel does not warn, once per notebook, that it
+"is running over TCP without encryption".
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -22,6 +31,7 @@ import nbformat
 from .paths import repo_root
 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+SMOKE_RESULTS_DIR = "results/smoke"
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -42,6 +52,34 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
     if "smoke_parameters" not in meta:
         raise KeyError(f"{Path(path).name} has no metadata.nine.smoke_parameters")
     return dict(meta["smoke_parameters"])
+
+
+@functools.cache
+def kernel_manager_class() -> type | None:
+    """A kernel manager that provisions CurveZMQ keys for the kernel, or ``None`` where it cannot.
+
+    ipykernel (>= 7) logs a warning at start-up when its TCP sockets are not encrypted, and
+    declares in its kernelspec that it supports CurveZMQ; jupyter_client (>= 8.10) provisions the
+    keys when ``KernelManager.transport_encryption`` is ``"auto"`` (its default is
+    ``"disabled"``). Encrypting the local connection is the fix the warning itself suggests. With
+    an older jupyter_client, or a libzmq built without CURVE, this returns ``None`` and papermill
+    uses its default manager (and the kernel still warns).
+    """
+    import zmq
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    if "transport_encryption" not in AsyncKernelManager.class_trait_names() or not zmq.has("curve"):
+        return None
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        """:class:`~jupyter_client.AsyncKernelManager` with ``transport_encryption="auto"``."""
+
+        @default("transport_encryption")
+        def _transport_encryption_default(self) -> str:
+            return "auto"
+
+    return EncryptedKernelManager
 
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
@@ -69,9 +107,12 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     saved = os.environ.get("TQDM_DISABLE")
     if not progress_bars:
         os.environ["TQDM_DISABLE"] = "1"
+    manager = kernel_manager_class()
+    extra = {"kernel_manager_class": manager} if manager is not None else {}
     try:
         pm.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output)
+                            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output,
+                            **extra)
     finally:
         if saved is None:
             os.environ.pop("TQDM_DISABLE", None)
@@ -90,12 +131,16 @@ def strip_run_metadata(path: str | Path) -> None:
     nbformat.write(nb, str(path))
 
 
-def _main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python -m nine_utils.course.runner {run,refresh,list}``."""
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("run", "refresh", "list"))
-    parser.add_argument("--smoke", action="store_true", help="use each notebook's smoke parameters")
-    parser.add_argument("--out", default="results/executed", help="folder for executed copies (run)")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"use each notebook's smoke parameters; results go to {SMOKE_RESULTS_DIR}/ (run)")
+    parser.add_argument("--out", default=None,
+                        help="folder for executed copies (run; default results/executed, "
+                             f"or {SMOKE_RESULTS_DIR}/executed with --smoke)")
     parser.add_argument("--only", nargs="*", default=None, help="notebook names or stems to restrict to")
     args = parser.parse_args(argv)
 
@@ -110,19 +155,24 @@ def _main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print("\n".join(p.name for p in paths))
         return 0
+    if args.command == "refresh" and args.smoke:
+        parser.error("refresh stores the full runs' outputs in the notebooks; --smoke is for run")
+    out_dir = args.out or (f"{SMOKE_RESULTS_DIR}/executed" if args.smoke else "results/executed")
     for p in paths:
-        params = smoke_parameters(p) if args.smoke else {}
+        params = {**smoke_parameters(p), "results_dir": SMOKE_RESULTS_DIR} if args.smoke else {}
         t0 = time.perf_counter()
         if args.command == "refresh":
             execute(p, p, params, cwd=p.parent)
             strip_run_metadata(p)
             where = p.relative_to(root)
         else:
-            out = execute(p, root / args.out / p.name, params, cwd=p.parent)  # --out may lie outside the repository
+            out = execute(p, root / out_dir / p.name, params, cwd=p.parent)  # --out may lie outside the repository
             where = out.relative_to(root) if out.is_relative_to(root) else out
         print(f"{p.name}: {time.perf_counter() - t0:.1f} s -> {where}", flush=True)
+    if args.command == "run" and args.smoke:
+        print(f"smoke results in {SMOKE_RESULTS_DIR}/: python -m nine_utils.course.results {SMOKE_RESULTS_DIR}")
     return 0
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised by the Makefile
-    sys.exit(_main())
+    sys.exit(main())

@@ -7,9 +7,17 @@ Command line (``python -m nine_utils.course.sweep --help``)::
     python -m nine_utils.course.sweep 01_deep_infomax -p seed 0 1 --executor dask --scheduler tcp://host:8786
 
 Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps
-the executed notebook and the run's results file. A run whose results file exists is skipped
-unless ``--force``. A failed run does not stop the others; its executed notebook is kept and the
-sweep ends with a list of the failures (exit status 1).
+the executed notebook and the run's results file. A run counts as done, and is skipped unless
+``--force``, only when its results file parses and records the parameters asked for now (the grid
+values, the fixed ones, and the notebook's defaults for the rest); any other run is rerun, and the
+summary says why (e.g. a smoke run's results, or another ``--set`` value). A failed run does not
+stop the others: its executed notebook and ``error.txt`` are kept, its stale results file removed,
+and the sweep ends with a list of the failures (exit status 1). Ctrl-C stops the queue, ends the
+running notebooks (local executor), prints the summary and exits with status 130.
+
+``sweep.json`` in the sweep's folder is its manifest: the notebook, the grid, the fixed values and,
+for every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted`` or
+``not run``). It describes what was run, and :func:`collect` reads only the runs it lists as done.
 
 The distributed executor uses Dask (``distributed``): it is pure Python, installs from PyPI in
 seconds, starts a local cluster in a test with one call, and a sweep needs only ``submit`` and
@@ -20,13 +28,16 @@ environment.
 from __future__ import annotations
 
 import argparse
+import ast
 import itertools
 import json
+import os
 import re
+import signal
 import sys
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -42,6 +53,8 @@ from .paths import repo_root, resolve_from_root
 
 EXECUTORS = ("local", "dask")
 SWEEPS_DIR = "results/sweeps"
+MANIFEST = "sweep.json"
+DONE = ("ok", "skipped")  # the statuses of a run whose results file is valid for the manifest's parameters
 
 
 @dataclass(frozen=True)
@@ -67,39 +80,70 @@ class Run:
 
     @property
     def results_file(self) -> Path:
+        """The run's results file."""
         return self.directory / f"{self.stem}.json"
 
     @property
     def executed_notebook(self) -> Path:
+        """The run's executed copy of the notebook."""
         return self.directory / f"{self.stem}.ipynb"
+
+    @property
+    def error_file(self) -> Path:
+        """The traceback of a failed run."""
+        return self.directory / "error.txt"
 
 
 @dataclass
 class Outcome:
-    """What happened to one run: ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"``."""
+    """What happened to one run.
+
+    Attributes
+    ----------
+    run_id : str
+    status : str
+        ``"ok"`` (ran), ``"skipped"`` (valid results existed), ``"failed"``, ``"interrupted"``
+        (stopped by Ctrl-C while running) or ``"not run"`` (still queued at Ctrl-C).
+    seconds : float
+    error : str
+        Why a run failed.
+    rerun : str
+        Why a run with an existing results file was run again (empty otherwise).
+    """
 
     run_id: str
     status: str
     seconds: float = 0.0
     error: str = ""
+    rerun: str = ""
 
 
 @dataclass
 class SweepReport:
-    """The result of :func:`run_sweep`."""
+    """The result of :func:`run_sweep`; ``interrupted`` is true when Ctrl-C stopped it."""
 
     name: str
     directory: Path
     outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[Outcome]:
+        """The failed runs."""
         return [o for o in self.outcomes if o.status == "failed"]
 
     def summary(self) -> str:
-        counts = {s: sum(o.status == s for o in self.outcomes) for s in ("ok", "skipped", "failed")}
-        lines = [f"sweep {self.name!r}: {counts['ok']} ran, {counts['skipped']} skipped (results exist), "
-                 f"{counts['failed']} failed -> {self.directory}"]
+        """A few lines: the counts, then one line per rerun, failure and interrupted run."""
+        counts = {s: sum(o.status == s for o in self.outcomes)
+                  for s in ("ok", "skipped", "failed", "interrupted", "not run")}
+        head = (f"sweep {self.name!r}: {counts['ok']} ran, {counts['skipped']} skipped (valid results exist), "
+                f"{counts['failed']} failed")
+        if self.interrupted:
+            head += f"; INTERRUPTED: {counts['interrupted']} stopped while running, {counts['not run']} not run"
+        lines = [f"{head} -> {self.directory}"]
+        for o in self.outcomes:
+            if o.rerun and o.status != "not run":
+                lines.append(f"  rerun {o.run_id}: {o.rerun}")
         for o in self.failed:
             lines.append(f"  FAILED {o.run_id}: {o.error}  (executed notebook kept in {self.directory / o.run_id})")
         return "\n".join(lines)
@@ -119,31 +163,54 @@ def resolve_notebook(notebook: str | Path) -> Path:
     raise ValueError(f"notebook {str(notebook)!r} not found (tried a path, and a name in notebooks/)")
 
 
+_EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _exponent_float(value: Any) -> Any:
+    """``"1e-3"`` as 0.001: YAML 1.1 (PyYAML) reads a float without a dot as a string."""
+    return float(value) if isinstance(value, str) and _EXPONENT_FLOAT.match(value) else value
+
+
 def _parse_value(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return _exponent_float(yaml.safe_load(text))
     except yaml.YAMLError:
         return text
 
 
-def parse_grid(pairs: Sequence[Sequence[str]] | None = None, grid_file: str | Path | None = None) -> dict[str, list[Any]]:
+def _read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error is a one-line ``ValueError`` naming the file and position."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        raise ValueError(f"{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: YAML error: {' '.join(str(err).split())}") from None
+
+
+def parse_grid(pairs: Sequence[Sequence[str]] | None = None,
+               grid_file: str | Path | None = None) -> dict[str, list[Any]]:
     """Build a grid from ``-p NAME V1 V2 …`` pairs and/or a YAML file mapping names to lists.
 
     Values on the command line are read as YAML scalars (``0.3`` is a float, ``true`` a bool,
-    ``"[1, 2]"`` a list). Raises ``ValueError`` naming the offending entry for a malformed grid.
+    ``"[1, 2]"`` a list, and ``1e-3`` a float too). Raises ``ValueError`` naming the offending entry
+    for a malformed grid, and the file, line and column for a YAML syntax error.
     """
     grid: dict[str, list[Any]] = {}
     if grid_file is not None:
         path = Path(grid_file)
         if not path.is_file():
             raise ValueError(f"grid file {str(grid_file)!r} not found")
-        data = yaml.safe_load(path.read_text())
+        data = _read_yaml(path)
         if not isinstance(data, dict):
             raise ValueError(f"grid file {str(grid_file)!r} must map parameter names to lists of values")
         for name, values in data.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid entry {name!r} in {str(grid_file)!r} must be a non-empty list, got {values!r}")
-            grid[str(name)] = values
+            grid[str(name)] = [_exponent_float(v) for v in values]
     for pair in pairs or []:
         if len(pair) < 2:
             raise ValueError(f"grid entry {' '.join(pair)!r} needs a name and at least one value: -p NAME V1 [V2 ...]")
@@ -156,12 +223,37 @@ def parse_grid(pairs: Sequence[Sequence[str]] | None = None, grid_file: str | Pa
     return grid
 
 
-def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any] | None = None) -> None:
-    """Check every grid and fixed name against the notebook's parameters cell (papermill's
-    ``inspect_notebook``); ``results_dir`` is set by the sweep and may not be swept."""
+_NO_DEFAULT = object()  # a default that is not a literal, so it cannot be compared with a record
+
+
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """The parameters of ``notebook`` and their default values (papermill's ``inspect_notebook``).
+
+    A default that is not a Python literal maps to a private marker and is never compared.
+    """
     import papermill as pm
 
-    known = set(pm.inspect_notebook(str(notebook)))
+    defaults = {}
+    for name, info in pm.inspect_notebook(str(notebook)).items():
+        try:
+            defaults[name] = ast.literal_eval(str(info.get("default")))
+        except (ValueError, SyntaxError):
+            defaults[name] = _NO_DEFAULT
+    return defaults
+
+
+def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]],
+                  fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check every grid and fixed name against the notebook's parameters cell (papermill's
+    ``inspect_notebook``); ``results_dir`` is set by the sweep and may not be swept.
+
+    Returns
+    -------
+    dict
+        The notebook's defaults (:func:`notebook_defaults`).
+    """
+    defaults = notebook_defaults(notebook)
+    known = set(defaults)
     if not known:
         raise ValueError(f"{notebook.name} has no cell tagged 'parameters'")
     for name in list(grid) + list(fixed or {}):
@@ -170,6 +262,7 @@ def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]], fixed: Mapp
         if name not in known:
             raise ValueError(f"unknown parameter {name!r} for {notebook.name}; its parameters are: "
                              f"{', '.join(sorted(known))}")
+    return defaults
 
 
 def run_id(parameters: Mapping[str, Any]) -> str:
@@ -196,21 +289,114 @@ def plan(notebook: Path, grid: Mapping[str, Sequence[Any]], directory: Path) -> 
 # Running
 # --------------------------------------------------------------------------------------------
 
-def run_one(notebook: str, run: Run, fixed: Mapping[str, Any]) -> Outcome:
-    """Execute one run with papermill (in whatever process calls it); never raises."""
+def _same(a: Any, b: Any) -> bool:
+    """Equal once both went through JSON (a tuple asked for is the list recorded)."""
+    try:
+        return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> str:
+    """Why ``results_file`` is not the result of a run with ``requested`` parameters ("" if it is).
+
+    Parameters
+    ----------
+    results_file : Path
+    requested : mapping
+        The parameters given to the run (grid values and fixed ones); each must be recorded with
+        the same value.
+    defaults : mapping, optional
+        The notebook's defaults; every other parameter that the file records must have its
+        default value (so a smoke run's results do not pass for a full run's).
+
+    Returns
+    -------
+    str
+        Empty when the file is valid, else the reason, e.g. ``"it records epochs=2, not 300"``.
+    """
+    if not results_file.is_file():
+        return "no results file"
+    try:
+        data = json.loads(results_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return f"its results file cannot be read ({type(err).__name__}: {err})"
+    recorded = data.get("parameters") if isinstance(data, dict) else None
+    if not isinstance(recorded, dict) or not isinstance(data.get("metrics"), dict):
+        return "its results file is not a results file (no parameters or metrics)"
+    for name, value in requested.items():
+        if name == "results_dir":
+            continue
+        if name not in recorded:
+            return f"its results file does not record {name}"
+        if not _same(recorded[name], value):
+            return f"it records {name}={recorded[name]!r}, not {value!r}"
+    for name, value in (defaults or {}).items():
+        if name in requested or name == "results_dir" or value is _NO_DEFAULT or name not in recorded:
+            continue
+        if not _same(recorded[name], value):
+            return f"it records {name}={recorded[name]!r}, not the default {value!r}"
+    return ""
+
+
+def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> Outcome:
+    """Execute one run with papermill (in whatever process calls it); never raises.
+
+    The run's old results file and ``error.txt`` are removed first, so a failed run leaves no
+    stale results beside its error; it succeeds only if it writes a results file that records the
+    parameters it was given (:func:`stale_reason`).
+    """
     start = time.perf_counter()
     run.directory.mkdir(parents=True, exist_ok=True)
+    for stale in (run.results_file, run.error_file):
+        stale.unlink(missing_ok=True)
     params = {**fixed, **run.parameters, "results_dir": str(run.directory)}
     try:
         execute(notebook, run.executed_notebook, params, cwd=run.directory)
         if not run.results_file.is_file():
             raise RuntimeError(f"the notebook finished without writing {run.results_file.name}")
+        reason = stale_reason(run.results_file, {**fixed, **run.parameters}, defaults)
+        if reason:
+            raise RuntimeError(f"the run's results do not match its parameters: {reason}")
         return Outcome(run.run_id, "ok", time.perf_counter() - start)
     except Exception as exc:  # a failed run must not stop the sweep
+        run.results_file.unlink(missing_ok=True)
         message = str(exc).strip().splitlines()
         last = next((line for line in reversed(message) if line.strip()), type(exc).__name__)
-        (run.directory / "error.txt").write_text("".join(traceback.format_exception(exc)))
+        run.error_file.write_text("".join(traceback.format_exception(exc)))
         return Outcome(run.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {last[:300]}")
+
+
+_WORKER_QUEUE: Any = None  # in a local worker: where it reports its pid and each run it starts
+
+
+def _worker_start(queue: Any) -> None:
+    """Initializer of a local worker: its own process group (so a Ctrl-C in the terminal reaches
+    only the sweep, which then ends the workers), and its pid reported to the sweep."""
+    global _WORKER_QUEUE
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+    _WORKER_QUEUE = queue
+    queue.put(("pid", os.getpid()))
+
+
+def _run_in_worker(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any]) -> Outcome:
+    """:func:`run_one` in a local worker, reporting first that the run started."""
+    if _WORKER_QUEUE is not None:
+        _WORKER_QUEUE.put(("run", run.run_id))
+    return run_one(notebook, run, fixed, defaults)
+
+
+def _write_manifest(directory: Path, notebook: Path, grid: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any],
+                    runs: Sequence[Run], status: Mapping[str, Outcome]) -> None:
+    manifest = {
+        "notebook": str(notebook), "grid": dict(grid), "fixed": dict(fixed),
+        "runs": [{"run_id": r.run_id, "parameters": r.parameters,
+                  "status": status[r.run_id].status if r.run_id in status else "pending"} for r in runs],
+    }
+    tmp = directory / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    tmp.replace(directory / MANIFEST)  # never a half-written manifest
 
 
 def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: str | None = None,
@@ -232,7 +418,7 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     jobs : int
         Parallel runs for the local executor (worker processes), ``>= 1``.
     force : bool
-        Rerun combinations whose results file exists.
+        Rerun every combination, also those whose results are valid.
     executor : str
         ``"local"`` (process pool) or ``"dask"`` (a ``distributed`` scheduler).
     scheduler : str, optional
@@ -245,6 +431,8 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     Returns
     -------
     SweepReport
+        With ``interrupted=True`` when Ctrl-C stopped the sweep: the queued runs were dropped
+        and the running ones ended (local executor); ``sweep.json`` says which ran.
     """
     check_choice("executor", executor, EXECUTORS)
     check_positive_int("jobs", jobs)
@@ -252,7 +440,7 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
         raise ValueError("the dask executor needs --scheduler, e.g. tcp://127.0.0.1:8786")
     nb = resolve_notebook(notebook)
     fixed = dict(fixed or {})
-    validate_grid(nb, grid, fixed)
+    defaults = validate_grid(nb, grid, fixed)
     sweep_name = name or nb.stem
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep_name):
         raise ValueError(f"sweep name {sweep_name!r} may hold only letters, digits, '.', '_' and '-'")
@@ -260,48 +448,127 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     runs = plan(nb, grid, directory)
 
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sweep.json").write_text(json.dumps(
-        {"notebook": str(nb), "grid": dict(grid), "fixed": fixed, "runs": [r.run_id for r in runs]}, indent=2))
     report = SweepReport(sweep_name, directory)
-    todo = []
+    status: dict[str, Outcome] = {}
+    todo: list[Run] = []
+    reruns: dict[str, str] = {}
     for r in runs:
-        if r.results_file.is_file() and not force:
-            report.outcomes.append(Outcome(r.run_id, "skipped"))
-        else:
-            todo.append(r)
+        reason = stale_reason(r.results_file, {**fixed, **r.parameters}, defaults)
+        if not reason and not force:
+            status[r.run_id] = Outcome(r.run_id, "skipped")
+            continue
+        todo.append(r)
+        if r.results_file.exists():
+            reruns[r.run_id] = reason or "--force"
+    _write_manifest(directory, nb, grid, fixed, runs, status)
 
     bar = tqdm(total=len(todo), desc=f"sweep {sweep_name}", disable=not progress or not todo)
-    if executor == "local":
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, str(nb), r, fixed) for r in todo]
-            for fut in as_completed(futures):
-                report.outcomes.append(fut.result())
-                bar.update()
-    else:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
 
-        with Client(scheduler, timeout="30s") as client:
-            futures = [client.submit(run_one, str(nb), r, fixed, pure=False) for r in todo]
-            for fut in dask_completed(futures):
-                report.outcomes.append(fut.result())
-                bar.update()
-    bar.close()
-    order = {r.run_id: i for i, r in enumerate(runs)}
-    report.outcomes.sort(key=lambda o: order[o.run_id])
+    def record(outcome: Outcome) -> None:
+        outcome.rerun = reruns.get(outcome.run_id, "")
+        status[outcome.run_id] = outcome
+        _write_manifest(directory, nb, grid, fixed, runs, status)
+        bar.update()
+
+    try:
+        if executor == "local":
+            _run_local(nb, todo, fixed, defaults, jobs, record, status)
+        else:
+            _run_dask(nb, todo, fixed, defaults, scheduler, record, status)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        for o in status.values():
+            o.rerun = o.rerun or reruns.get(o.run_id, "")
+        _write_manifest(directory, nb, grid, fixed, runs, status)
+    finally:
+        bar.close()
+    report.outcomes = [status[r.run_id] for r in runs]
     return report
+
+
+def _run_local(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults: Mapping[str, Any], jobs: int,
+               record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
+    """Run ``todo`` in a pool of ``jobs`` worker processes.
+
+    On Ctrl-C (``KeyboardInterrupt``, re-raised) the queued runs are cancelled (status
+    ``"not run"``), the workers are ended (their runs: ``"interrupted"``) and each kernel ends
+    itself when its worker is gone (ipykernel watches its parent process).
+    """
+    ctx = get_context("spawn")
+    queue = ctx.SimpleQueue()
+    pids: set[int] = set()
+    started: set[str] = set()
+
+    def drain() -> None:  # after every run, so the pipe never fills and blocks a worker
+        while not queue.empty():
+            kind, value = queue.get()
+            (pids.add if kind == "pid" else started.add)(value)
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start, initargs=(queue,))
+    futures = {}
+    try:
+        futures = {pool.submit(_run_in_worker, str(nb), r, fixed, defaults): r for r in todo}
+        for fut in as_completed(futures):
+            record(fut.result())
+            drain()
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        drain()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for r in todo:
+            if r.run_id not in status:
+                status[r.run_id] = Outcome(r.run_id, "interrupted" if r.run_id in started else "not run")
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults: Mapping[str, Any],
+              scheduler: str | None, record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
+    """Run ``todo`` on a Dask scheduler. On Ctrl-C (re-raised) every unfinished run is cancelled
+    (status ``"interrupted"``); Dask cannot stop a task that is already running on a worker."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(run_one, str(nb), r, fixed, defaults, pure=False): r for r in todo}
+        try:
+            for fut in dask_completed(list(futures)):
+                record(fut.result())
+        except KeyboardInterrupt:
+            client.cancel(list(futures))
+            for r in todo:
+                status.setdefault(r.run_id, Outcome(r.run_id, "interrupted"))
+            raise
 
 
 # --------------------------------------------------------------------------------------------
 # Collecting and plotting
 # --------------------------------------------------------------------------------------------
 
-def collect(sweep: str | Path, explode: str | None = None):
-    """Load every results file of a sweep into a pandas DataFrame.
+def _sweep_folder(sweep: str | Path) -> Path:
+    folder = Path(sweep)
+    return folder if folder.is_dir() else resolve_from_root(SWEEPS_DIR) / str(sweep)
 
-    One row per run with columns ``run_id``, each swept or fixed parameter (prefixed by nothing),
-    each scalar metric, and ``runtime_seconds``. With ``explode="sigma_sweep"`` a metric holding
-    a list of records is expanded instead: one row per record, its fields as columns.
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot read the {what} {path}: {type(err).__name__}: {err}") from None
+
+
+def collect(sweep: str | Path, explode: str | None = None, all_runs: bool = False):
+    """Load a sweep's results into a pandas DataFrame.
+
+    One row per run with columns ``run_id``, each swept parameter, each scalar metric and
+    ``runtime_seconds``. With ``explode="sigma_sweep"`` a metric holding a list of records is
+    expanded instead: one row per record, its fields as columns.
 
     Parameters
     ----------
@@ -309,25 +576,46 @@ def collect(sweep: str | Path, explode: str | None = None):
         A sweep's folder, or its name under ``results/sweeps``.
     explode : str, optional
         A list-of-records metric to expand.
+    all_runs : bool
+        Every results file in the sweep's folder, also those of earlier sweeps under the same name
+        (other fixed values, other grids). By default only the runs that the manifest
+        ``sweep.json`` lists as done (``ok`` or ``skipped``).
 
     Returns
     -------
     pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        If the folder has no manifest, or a results file cannot be read (the message names it).
     """
     import pandas as pd
 
-    folder = Path(sweep)
-    if not folder.is_dir():
-        folder = resolve_from_root(SWEEPS_DIR) / str(sweep)
-    manifest = folder / "sweep.json"
-    if not manifest.is_file():
-        raise ValueError(f"{folder} is not a sweep folder (no sweep.json)")
-    swept = list(json.loads(manifest.read_text())["grid"])
+    folder = _sweep_folder(sweep)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise ValueError(f"{folder} is not a sweep folder (no {MANIFEST})")
+    manifest = _read_json(manifest_path, "sweep manifest")
+    swept = list(manifest.get("grid", {}))
+    stem = Path(str(manifest.get("notebook", ""))).stem
+    if all_runs:
+        files = sorted(folder.glob("*/[0-9][0-9]_*.json"))
+    else:
+        files = []
+        for run in manifest.get("runs", []):
+            if isinstance(run, str):  # a manifest written before run statuses were recorded
+                run = {"run_id": run, "status": "ok"}
+            if run.get("status") in DONE:
+                files.append(folder / run["run_id"] / f"{stem}.json")
     rows = []
-    for res_file in sorted(folder.glob("*/[0-9][0-9]_*.json")):
-        res = json.loads(res_file.read_text())
-        base = {"run_id": res_file.parent.name, **{k: res["parameters"].get(k) for k in swept},
-                "runtime_seconds": res["runtime_seconds"]}
+    for res_file in files:
+        res = _read_json(res_file, "results file")
+        if not isinstance(res, dict) or not isinstance(res.get("metrics"), dict):
+            raise ValueError(f"cannot read the results file {res_file}: not a results file")
+        recorded = res.get("parameters", {})
+        base = {"run_id": res_file.parent.name, **{k: recorded.get(k) for k in swept},
+                "runtime_seconds": res.get("runtime_seconds")}
         scalars = {k: v for k, v in res["metrics"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         if explode is None:
             rows.append({**base, **scalars})
@@ -393,14 +681,18 @@ def save_figure(sweep: str | Path, x: str, y: str, explode: str | None = None, o
         ax.set_xscale("log")
     ax.legend()
     ax.set_title(f"{y} against {x}")
-    folder = Path(sweep) if Path(sweep).is_dir() else resolve_from_root(SWEEPS_DIR) / str(sweep)
-    out = folder / f"{y}_vs_{x}.png"
+    out = _sweep_folder(sweep) / f"{y}_vs_{x}.png"
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
 
 
-def _main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m nine_utils.course.sweep NOTEBOOK -p NAME V1 V2 ... [options]``.
+
+    Exit status: 0 when every run succeeded, 1 when a run failed (or a figure could not be made),
+    2 for a bad command line, grid or notebook (before anything runs), 130 after Ctrl-C.
+    """
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebook", help="path, or name of a notebook in notebooks/")
@@ -412,7 +704,7 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="fix the notebook's smoke parameters for every run")
     parser.add_argument("--name", help="sweep name (default: the notebook's stem)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel runs (local executor)")
-    parser.add_argument("--force", action="store_true", help="rerun combinations whose results exist")
+    parser.add_argument("--force", action="store_true", help="rerun combinations whose results are valid")
     parser.add_argument("--executor", default="local", choices=EXECUTORS)
     parser.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
     parser.add_argument("--plot", nargs=2, action="append", default=[], metavar=("X", "Y"),
@@ -427,17 +719,25 @@ def _main(argv: list[str] | None = None) -> int:
         if args.smoke:
             from .runner import smoke_parameters
 
-            fixed.update({k: v for k, v in smoke_parameters(nb).items() if k not in grid})
+            fixed.update({k: v for k, v in smoke_parameters(nb).items() if k not in grid and k != "results_dir"})
         fixed.update({k: _parse_value(v) for k, v in args.set})
         report = run_sweep(nb, grid, name=args.name, fixed=fixed, jobs=args.jobs, force=args.force,
                            executor=args.executor, scheduler=args.scheduler, sweeps_dir=args.sweeps_dir)
-    except ValueError as exc:
-        parser.error(str(exc))
+    except (ValueError, KeyError) as exc:
+        print(f"{parser.prog}: error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
     print(report.summary())
+    if report.interrupted:
+        return 130
+    status = 1 if report.failed else 0
     for x, y in args.plot:
-        print(f"figure: {save_figure(report.directory, x, y, explode=args.explode)}")
-    return 1 if report.failed else 0
+        try:
+            print(f"figure: {save_figure(report.directory, x, y, explode=args.explode)}")
+        except ValueError as exc:
+            print(f"{parser.prog}: error: cannot plot {y} against {x}: {exc}", file=sys.stderr)
+            status = 1
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the tests' subprocess call
-    sys.exit(_main())
+    sys.exit(main())

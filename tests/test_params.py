@@ -1,0 +1,191 @@
+"""The notebooks' parameter check (nine_utils.course.params) and the thread policy."""
+
+import math
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_notebook
+
+from nine_utils import course
+from nine_utils.course.runner import execute
+
+P = course.params
+
+
+def _spec():
+    return {
+        "seed": P.Int(min=0), "epochs": P.Int(min=1), "sigma": P.Float(gt=0), "momentum": P.Float(gt=0, le=1),
+        "dataset": P.Choice("digits", "mnist"), "device": P.Device(), "results_dir": P.ResultsDir(),
+        "max_train": P.Optional(P.Int(min=1)), "sweep_sigmas": P.ListOf(P.Float(gt=0), min_len=1),
+        "recalibrate_head": P.Bool(), "encoder": P.Str(), "latent_dim": P.Int(min=2), "pair_coords": P.Int(min=2),
+    }
+
+
+RULES = [("pair_coords <= latent_dim", lambda p: p["pair_coords"] <= p["latent_dim"])]
+
+
+@pytest.fixture
+def ns(tmp_path):
+    """A valid namespace, as a notebook's globals() after its parameters cell."""
+    return dict(seed=0, epochs=3, sigma=1.0, momentum=0.1, dataset="digits", device="cpu",
+                results_dir=str(tmp_path / "results"), max_train=None, sweep_sigmas=[0.5, 1], recalibrate_head=True,
+                encoder="mlp", latent_dim=4, pair_coords=2, torch=torch, math=math, __name__="__main__")
+
+
+def _check(ns, **changes):
+    return course.check_parameters({**ns, **changes}, _spec(), rules=RULES)
+
+
+def test_a_valid_namespace_returns_the_checked_values(ns, tmp_path):
+    run = _check(ns)
+    assert run.device == torch.device("cpu") and run.results_dir == tmp_path / "results"
+    assert run.results_dir.is_dir() and not list(run.results_dir.iterdir())  # created, the probe removed
+    assert run["sigma"] == 1.0 and run.values["sweep_sigmas"] == [0.5, 1] and run["max_train"] is None
+    assert run.torch_threads == 1 and run["torch_threads"] == 1
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"seed": True}, "seed must be an integer >= 0, got True"),  # bool is not an int
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"epochs": 2.0}, "epochs must be an integer >= 1, got 2.0"),
+    ({"sigma": 0}, "sigma must be a finite number > 0, got 0"),
+    ({"sigma": float("inf")}, "sigma must be a finite number > 0, got inf"),
+    ({"sigma": "1"}, "sigma must be a finite number > 0, got '1'"),
+    ({"sigma": False}, "sigma must be a finite number > 0, got False"),
+    ({"momentum": 1.5}, r"momentum must be a finite number in \(0, 1\], got 1.5"),
+    ({"dataset": "cifar"}, "dataset must be one of 'digits', 'mnist', got 'cifar'"),
+    ({"max_train": 0}, "max_train must be None or an integer >= 1, got 0"),
+    ({"sweep_sigmas": []}, "sweep_sigmas must be a non-empty list, each item a finite number > 0, got"),
+    ({"sweep_sigmas": [1, -1]}, r"sweep_sigmas\[1\] must be a finite number > 0, got -1"),
+    ({"sweep_sigmas": 0.5}, "sweep_sigmas must be a non-empty list"),
+    ({"recalibrate_head": 1}, "recalibrate_head must be True or False, got 1"),
+    ({"encoder": ""}, "encoder must be a non-empty string"),
+    ({"device": "tpu"}, "unknown device 'tpu'; allowed values are: 'auto', 'cpu', 'cuda', 'mps'"),
+    ({"device": 0}, "device must be one of 'auto', 'cpu', 'cuda', 'mps' or 'cuda:N'"),
+    ({"results_dir": 3}, "results_dir must be a path"),
+    ({"torch_threads": 0}, "torch_threads must be None or an integer >= 1, got 0"),
+])
+def test_types_and_ranges_name_the_parameter_and_what_it_allows(ns, changes, message):
+    with pytest.raises(ValueError, match=message):
+        _check(ns, **changes)
+
+
+def test_every_problem_is_reported_at_once(ns):
+    with pytest.raises(ValueError) as err:
+        _check(ns, sigma=-1.0, epochs=0)
+    assert str(err.value).splitlines() == ["2 problems with the parameters:",
+                                           "- epochs must be an integer >= 1, got 0",
+                                           "- sigma must be a finite number > 0, got -1.0"]
+
+
+def test_a_device_the_machine_lacks_is_refused(ns, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="'cuda' was asked for, but CUDA is not available"):
+        _check(ns, device="cuda")
+    assert _check(ns, device="auto").device.type in {"cpu", "mps"}
+
+
+def test_results_dir_is_taken_from_the_repository_root_and_created(ns, tmp_path, monkeypatch):
+    root = tmp_path / "checkout"
+    root.mkdir()
+    monkeypatch.setenv("NINE_ROOT", str(root))
+    run = _check(ns, results_dir="results/deep/er")
+    assert run.results_dir == root / "results" / "deep" / "er" and run.results_dir.is_dir()
+
+
+def test_an_unwritable_results_dir_is_refused(ns, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"results_dir = '.*a_file/results': cannot write to"):
+        _check(ns, results_dir=str(blocker / "results"))
+
+
+def test_results_dir_is_not_created_when_another_parameter_is_wrong(ns, tmp_path):
+    with pytest.raises(ValueError, match="sigma"):
+        _check(ns, sigma=-1.0)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_declared_parameter_must_exist(ns):
+    del ns["epochs"]
+    with pytest.raises(ValueError, match="parameter 'epochs' is declared but not defined"):
+        _check(ns)
+
+
+def test_an_undeclared_parameter_is_named_with_the_allowed_names(ns):
+    with pytest.raises(ValueError, match=r"unknown parameter 'sigmaa' \(misspelled\?\); the parameters are: "
+                                         r"dataset, device, .*, sigma, sweep_sigmas, torch_threads$"):
+        _check(ns, sigmaa=0.5)
+    # private names, IPython's own names, modules and functions are not parameters
+    _check(ns, _private=1, In=["x = 1"], Out={}, get_ipython=lambda: None, np=math, f=len)
+    # a constant of the imports cell is allowed by name
+    with pytest.raises(ValueError, match="unknown parameter 'CUT'"):
+        _check(ns, CUT=(2000, 1000))
+    course.check_parameters({**ns, "CUT": (2000, 1000)}, _spec(), rules=RULES, allow=["CUT"])
+
+
+def test_in_a_kernel_only_assignment_cells_can_inject(ns):
+    """With IPython's input history, a variable computed by an earlier run is not a parameter."""
+    history = ["", "import math", "seed = 0\nsigma = 1.0  # noise", "acc = round(0.91, 2)\nscores = [acc]"]
+    _check(ns, In=history, acc=0.91, scores=[0.91])  # a full run's variables, then the check rerun by hand
+    with pytest.raises(ValueError, match="unknown parameter 'sigmaa'"):
+        _check(ns, In=history + ["# Parameters\nsigmaa = 0.5\n"], sigmaa=0.5, acc=0.91)
+
+
+def test_rules_are_checked_after_the_values(ns):
+    with pytest.raises(ValueError, match=r"need pair_coords <= latent_dim, got latent_dim=4, pair_coords=5"):
+        _check(ns, pair_coords=5)
+    with pytest.raises(ValueError, match="pair_coords must be an integer >= 2") as err:
+        _check(ns, pair_coords="5")  # a wrong type is reported as such; the rule does not run
+    assert "need" not in str(err.value)
+    broken = [("epochs / 0 > 1", lambda p: p["epochs"] / 0 > 1)]
+    with pytest.raises(ValueError, match=r"rule 'epochs / 0 > 1' could not be evaluated: ZeroDivisionError"):
+        course.check_parameters(ns, _spec(), rules=broken)
+
+
+def test_thread_policy():
+    torch.set_num_threads(2)
+    assert course.check_parameters({}, {}).torch_threads == 1 and torch.get_num_threads() == 1  # the default
+    assert course.check_parameters({"torch_threads": 2}, {}).torch_threads == 2 and torch.get_num_threads() == 2
+    torch.set_num_threads(2)
+    assert course.check_parameters({"torch_threads": None}, {}).torch_threads is None
+    assert torch.get_num_threads() == 2  # None leaves torch's setting alone
+    assert course.apply_thread_policy(1) == 1 and torch.get_num_threads() == 1
+    assert course.params.DEFAULT_TORCH_THREADS == 1
+
+
+def _checked_notebook(path):
+    nb = new_notebook()
+    params = new_code_cell('seed = 0\nsigma = 1.0\ndevice = "cpu"\nresults_dir = "results"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        new_code_cell("import json\nfrom nine_utils import course\nP = course.params"),
+        params,
+        new_code_cell('run = course.check_parameters(globals(), {"seed": P.Int(min=0), "sigma": P.Float(gt=0), '
+                      '"device": P.Device(), "results_dir": P.ResultsDir()})'),
+        new_code_cell('import torch\n(run.results_dir / "out.json").write_text(json.dumps('
+                      '{"sigma": sigma, "threads": torch.get_num_threads()}))'),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.notebook
+def test_a_misspelled_papermill_parameter_fails_in_the_checker_cell(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    path = _checked_notebook(tmp_path / "checked.ipynb")
+    out = tmp_path / "results"
+    execute(path, tmp_path / "ok.ipynb", {"sigma": 0.5, "results_dir": str(out)}, cwd=tmp_path)
+    assert (out / "out.json").read_text() == '{"sigma": 0.5, "threads": 1}'  # the thread policy applied
+
+    with pytest.raises(PapermillExecutionError) as err:
+        execute(path, tmp_path / "typo.ipynb", {"sigmaa": 0.5, "results_dir": str(out)}, cwd=tmp_path)
+    assert err.value.ename == "ValueError"
+    assert "unknown parameter 'sigmaa'" in err.value.evalue
+    assert "the parameters are: device, results_dir, seed, sigma, torch_threads" in err.value.evalue
+    failed = nbformat.read(str(tmp_path / "typo.ipynb"), as_version=4)
+    errors = [c for c in failed.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
+    assert len(errors) == 1 and "check_parameters" in errors[0].source

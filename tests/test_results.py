@@ -1,0 +1,148 @@
+"""The results files' table (nine_utils.course.results) and the runner's smoke runs (nine_utils.course.runner)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from nine_utils.course import results as results_cli
+from nine_utils.course import runner
+from nine_utils.course.results import load_results, read_results, summary_table
+
+
+def _result(stem, **metrics):
+    return {"notebook": stem, "parameters": {"seed": 0}, "metrics": metrics or {"acc": 0.5},
+            "runtime_seconds": 1.0, "versions": {}}
+
+
+def _cli(module, *args, root=None, **kw):
+    env = {**os.environ, "NINE_ROOT": str(root)} if root is not None else None
+    return subprocess.run([sys.executable, "-m", f"nine_utils.course.{module}", *map(str, args)], capture_output=True,
+                          text=True, env=env, **kw)
+
+
+def test_a_corrupt_results_file_is_named_and_skipped(tmp_path, capsys):
+    (tmp_path / "01_good.json").write_text(json.dumps(_result("01_good", acc=0.9)))
+    (tmp_path / "02_bad.json").write_text('{"notebook": "02_bad", "metr')  # a run killed while writing
+    (tmp_path / "03_list.json").write_text("[1, 2]")
+
+    results, unreadable = read_results(tmp_path)
+    assert list(results) == ["01_good"]
+    assert sorted(p.name for p in unreadable) == ["02_bad.json", "03_list.json"]
+    with pytest.raises(ValueError, match="02_bad.json"):
+        load_results(tmp_path)
+
+    assert results_cli.main([str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "01_good" in out and "acc  0.9" in out
+    assert "skipped" in err and "02_bad.json" in err and "03_list.json" in err
+
+    # the same as a command, without a traceback and without runpy's RuntimeWarning (the package
+    # must not import a module that is run with -m)
+    proc = _cli("results", tmp_path)
+    assert proc.returncode == 0 and "01_good" in proc.stdout and "02_bad.json" in proc.stderr
+    assert "Traceback" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr
+
+
+def test_no_readable_file_or_no_folder_is_an_error(tmp_path, capsys):
+    (tmp_path / "02_bad.json").write_text("{")
+    assert results_cli.main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "02_bad.json" in err and "no readable results files" in err
+    missing = tmp_path / "nope"
+    assert results_cli.main([str(missing)]) == 2
+    assert f"error: no results folder {missing}" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="nope"):
+        read_results(missing)
+
+
+def test_summary_table_marks_smoke_numbers():
+    table = summary_table({"01_a": _result("01_a"), "02_b": _result("02_b")}, smoke=["02_b"])
+    first, second = table.split("02_b")
+    assert "SMOKE" not in first and "SMOKE RUN" in second
+
+
+@pytest.fixture
+def tiny_course(tmp_path):
+    """A checkout with one notebook that writes its results file without importing torch."""
+    root = tmp_path / "course"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "tiny"\n')
+    nb = new_notebook()
+    params = new_code_cell('seed = 0\nsize = 100\nresults_dir = "results"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(
+        "import json, os, pathlib\n"
+        "out = pathlib.Path(os.environ['NINE_ROOT']) / results_dir\n"
+        "out.mkdir(parents=True, exist_ok=True)\n"
+        "(out / '01_tiny.json').write_text(json.dumps({'notebook': '01_tiny', "
+        "'parameters': {'seed': seed, 'size': size, 'results_dir': results_dir}, 'metrics': {'score': size / 100}, "
+        "'runtime_seconds': 0.0, 'versions': {}}))")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["nine"] = {"smoke_parameters": {"size": 3}, "metric_keys": ["score"]}
+    nbformat.write(nb, str(root / "notebooks" / "01_tiny.ipynb"))
+    return root
+
+
+@pytest.mark.notebook
+def test_smoke_run_writes_apart_and_runs_quietly(tiny_course, monkeypatch, capfd):
+    monkeypatch.setenv("NINE_ROOT", str(tiny_course))
+    full = tiny_course / "results" / "01_tiny.json"
+    full.parent.mkdir()
+    full.write_text(json.dumps(_result("01_tiny", score=1.0)))
+
+    assert runner.main(["run", "--smoke"]) == 0
+    err = capfd.readouterr().err  # file-descriptor level: the kernel's own stderr is in it
+    smoke = json.loads((tiny_course / "results" / "smoke" / "01_tiny.json").read_text())
+    assert smoke["parameters"]["size"] == 3
+    assert json.loads(full.read_text())["metrics"]["score"] == 1.0  # the full run's results are untouched
+    assert (tiny_course / "results" / "smoke" / "executed" / "01_tiny.ipynb").is_file()
+    assert "without encryption" not in err, err  # the kernel's connection is encrypted, so ipykernel does not warn
+
+    assert results_cli.main(["results/smoke"]) == 0
+    assert "01_tiny" in (out := capfd.readouterr().out) and "SMOKE RUN" in out
+    assert results_cli.main(["results"]) == 0
+    assert "SMOKE" not in capfd.readouterr().out
+
+    proc = _cli("runner", "list", root=tiny_course)  # run as a command: no runpy RuntimeWarning
+    assert proc.returncode == 0 and proc.stdout.split() == ["01_tiny.ipynb"]
+    assert "RuntimeWarning" not in proc.stderr, proc.stderr
+
+
+def test_save_results_writes_the_contract(tmp_path):
+    import numpy as np
+    import torch
+
+    from nine_utils.course.results import save_results
+
+    path = save_results("01_deep_infomax.ipynb", {"seed": 0, "sigmas": np.array([0.1, 0.2])},
+                        {"acc": np.float32(0.5), "curve": [{"x": torch.tensor(1.0)}]}, 1.5, results_dir=tmp_path)
+    assert path == tmp_path / "01_deep_infomax.json"
+    res = json.loads(path.read_text())
+    assert set(res) == {"notebook", "parameters", "metrics", "runtime_seconds", "versions"}
+    assert res["notebook"] == "01_deep_infomax" and res["metrics"]["acc"] == 0.5
+    assert res["parameters"]["sigmas"] == [0.1, 0.2]
+    assert res["metrics"]["curve"] == [{"x": 1.0}]
+    assert "torch" in res["versions"]
+    table = summary_table(load_results(tmp_path))
+    assert "01_deep_infomax" in table and "acc" in table
+    with pytest.raises(ValueError):
+        save_results("x", {}, {"bad": float("nan")}, 0.0, results_dir=tmp_path)
+
+
+def test_a_relative_results_dir_is_resolved_against_the_checkout_not_the_working_directory(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from nine_utils.course.paths import resolve_from_root
+
+    checkout = Path(__file__).resolve().parents[1]  # this test file lives in <checkout>/tests
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NINE_ROOT", raising=False)
+    assert resolve_from_root("results") == checkout / "results"
+    assert resolve_from_root(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path))
+    assert resolve_from_root("results") == tmp_path / "results"
