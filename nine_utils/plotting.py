@@ -8,20 +8,28 @@ import seaborn as sns
 from ._checks import check_choice
 
 METHOD_COLORS: dict[str, str] = {
+    # Colour-blind-safe: Okabe & Ito's eight colours first, then Paul Tol's "muted" scheme for
+    # the rest. Every key has its own colour, and the pairs that share figures (NINE against the
+    # truth or the prior, NINE against DIM) differ in lightness as well as hue, so they stay
+    # apart for red-green colour blindness and in greyscale.
     # methods that learn a representation
-    "nine": "#d62728",          # red: NINE, the method taught
-    "dim": "#1f77b4",           # blue: plain Deep InfoMax
-    "adversarial": "#9467bd",   # purple: DIM + adversarial prior matching
-    "vae": "#8c564b",           # brown: (beta-)VAE
+    "nine": "#0072B2",          # blue (Okabe-Ito): NINE, the method taught
+    "dim": "#D55E00",           # vermillion (Okabe-Ito): plain Deep InfoMax
+    "adversarial": "#CC79A7",   # reddish purple (Okabe-Ito): DIM + adversarial prior matching
+    "vae": "#009E73",           # bluish green (Okabe-Ito): (beta-)VAE
     # reference points
-    "pixels": "#7f7f7f",        # grey: raw pixels
-    "random": "#bcbd22",        # olive: untrained encoder
-    "truth": "#2ca02c",         # green: ground truth / prior samples / bounds
+    "pixels": "#7F7F7F",        # grey: raw pixels
+    "random": "#999933",        # olive (Tol): untrained encoder
+    "truth": "#E69F00",         # orange (Okabe-Ito): ground truth / prior samples / bounds
+    # baselines without NINE's head
+    "unnormalized": "#882255",  # wine (Tol): the same model without the normalization
+    "standardized": "#44AA99",  # teal (Tol): an input or embedding standardized per coordinate
+    "whitened": "#332288",      # indigo (Tol): an embedding whitened (decorrelated) after training
     # MI estimators
-    "infonce": "#ff7f0e",
-    "nwj": "#17becf",
-    "dv": "#e377c2",
-    "jsd": "#393b79",
+    "infonce": "#56B4E9",       # sky blue (Okabe-Ito)
+    "nwj": "#117733",           # green (Tol)
+    "dv": "#AA4499",            # purple (Tol)
+    "jsd": "#CC6677",           # rose (Tol)
 }
 """Colour of each method or estimator; the same name means the same colour in every notebook."""
 
