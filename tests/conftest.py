@@ -12,6 +12,15 @@ def _one_thread():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test drew (the exercise tests run notebook cells in this process)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 # nbval waits at most 5 s (a constant it sets on each cell item, with no option to change it) for a
 # cell's output messages once the kernel has replied that the cell finished. On a busy 2-core machine
 # that wait has run out after long training cells (notebook 03, twice, with TQDM_DISABLE=1), failing
