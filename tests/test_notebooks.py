@@ -15,6 +15,7 @@ from nine_utils.course.runner import execute, nine_metadata, notebook_paths
 
 NOTEBOOKS = notebook_paths()
 TIMING = re.compile(r"seconds|time")
+DETERMINISM_CHECKED = {"02_noise_injection", "03_gaussian_matching"}
 
 
 def _numbers(obj):
@@ -60,7 +61,11 @@ def test_notebook_smoke_run(path, tmp_path):
     for expr in meta.get("sanity", []):
         assert eval(expr, {"__builtins__": {}}, {**names, **metrics}), f"sanity check failed: {expr}"
 
-    # determinism: the same seed and parameters give the same numbers (timings aside)
+    # determinism: the same seed and parameters give the same numbers (timings aside). Checked on two
+    # notebooks that between them use every seeded path (the toy and the from-scratch loop in 02; digits,
+    # augmentations, over_seeds and the classifier two-sample test in 03), to keep `make test` short.
+    if path.stem not in DETERMINISM_CHECKED:
+        return
     second = _smoke_run(path, tmp_path, "b")
     same = {k: v for k, v in metrics.items() if not TIMING.search(k)}
     assert same == {k: v for k, v in second["metrics"].items() if not TIMING.search(k)}
