@@ -45,13 +45,13 @@ run: setup
 # TQDM_DISABLE: a long cell's progress-bar updates can overflow the kernel's output queue, which
 # then drops the final "idle" message and nbval fails the cell with "waiting for output".
 # Two pytest-xdist workers, each torch on one thread (the course's thread policy), fill the two
-# cores. `--dist loadgroup` keeps each committed notebook's nbval cells on one worker, in order
-# (tests/conftest.py groups them; they share one kernel); every other test goes wherever a worker
-# is free. The notebooks come first on the command line, so the long nbval runs start first.
+# cores. `--dist loadfile` sends all of a file's tests to one worker, in order: a committed
+# notebook's nbval cells share one kernel, so they must stay together. The notebooks come first on
+# the command line, so the long nbval runs start first.
 # `make TEST_WORKERS=0 test` runs everything in one process.
 TEST_WORKERS ?= 2
 test: setup
-	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
 
 lab: setup
 	$(BIN)/jupyter lab notebooks

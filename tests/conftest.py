@@ -48,5 +48,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if hasattr(item, "output_timeout"):  # nbval's notebook cells
             item.output_timeout = NBVAL_OUTPUT_TIMEOUT
-            # one notebook's cells share one kernel: with `--dist loadgroup` they stay on one worker, in order
-            item.add_marker(pytest.mark.xdist_group(name=f"nbval-{item.path.name}"))
