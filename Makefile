@@ -51,7 +51,7 @@ run: setup
 # `make TEST_WORKERS=0 test` runs everything in one process.
 TEST_WORKERS ?= 2
 test: setup
-	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
 
 lab: setup
 	$(BIN)/jupyter lab notebooks

@@ -106,8 +106,8 @@ def test_notebook_runs_on_28x28_mnist(stem, fake_mnist, tmp_path, monkeypatch):
     assert not missing, f"results file lacks {missing}"
     assert all(math.isfinite(x) for x in _numbers(metrics))
     for k, v in metrics.items():
-        if k.startswith(("probe_acc", "auroc")):
-            assert 0.0 <= v <= 1.0, k
+        if k.startswith(("probe_acc", "auroc")):  # with their _std and _by_seed companions
+            assert all(0.0 <= x <= 1.0 for x in _numbers(v)), k
     # the printed shapes of the data cell: MNIST-sized images, not digits
     nb = nbformat.read(str(tmp_path / f"{stem}.ipynb"), as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -126,7 +126,8 @@ def _failing_run(stem, tmp_path, **extra):
     # the first cell after the parameters fails, and nothing after it ran (no training)
     assert failed == [injected + 1]
     assert all(c.get("execution_count") is None for c in cells[injected + 2:])
-    assert not (tmp_path / "results").exists()
+    # the parameter check has made sure results_dir is writable (creating it), but no results were written
+    assert not list((tmp_path / "results").glob("*.json"))
     return info.value
 
 

@@ -163,7 +163,9 @@ def _write(path, text):
 def test_ctrl_c_stops_the_queue_ends_the_notebook_and_exits_130(tiny, tmp_path):
     cmd = [sys.executable, "-m", "nine_utils.course.sweep", str(tiny), "-p", "seed", "0", "1", "2", "--set", "wait",
            "120", "--name", "int", "--sweeps-dir", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: SIGINT at its default (a pytest-xdist worker ignores SIGINT, and a child inherits that)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = tmp_path / "int" / "seed=0" / "started.txt"
     deadline = time.monotonic() + 240
     while not (started.is_file() and started.read_text()) and proc.poll() is None and time.monotonic() < deadline:
