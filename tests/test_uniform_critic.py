@@ -84,3 +84,37 @@ def test_bad_arguments(kwargs):
 def test_bad_shapes():
     with pytest.raises(ValueError):
         UniformChannelCritic(0.1)(torch.zeros(3, 2), torch.zeros(3, 1))
+
+
+def _plain_autograd(a, b, eps, tau):
+    """The two log-sigmoids summed, differentiated by autograd: the reference for the fused form."""
+    delta = b[None, :, :] - a[:, None, :]
+    return (torch.nn.functional.logsigmoid((delta + eps) / tau)
+            + torch.nn.functional.logsigmoid((eps - delta) / tau)).sum(-1)
+
+
+@pytest.mark.parametrize("eps, tau", [(0.1, 0.02), (0.25, 0.1), (0.05, 1e-4)])
+def test_fused_scores_and_gradients_equal_autograd_through_the_formula(eps, tau):
+    # tau = 1e-4: most pairs are far outside the box (|u| / tau up to 1e4), where e^{|u|/tau} overflows
+    g = torch.Generator().manual_seed(1)
+    a0 = torch.rand(7, 3, generator=g, dtype=torch.float64)
+    b0 = torch.cat([a0[:4] + 0.5 * eps * (2 * torch.rand(4, 3, generator=g, dtype=torch.float64) - 1),
+                    torch.rand(5, 3, generator=g, dtype=torch.float64) * 1.2 - 0.1])  # inside and outside
+    weights = torch.randn(7, 9, generator=g, dtype=torch.float64)
+    grads = []
+    for fn in (lambda a, b: UniformChannelCritic(eps, tau, marginal=False)(a, b), lambda a, b: _plain_autograd(a, b, eps, tau)):
+        a, b = a0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+        scores = fn(a, b)
+        (scores * weights).sum().backward()
+        grads.append((scores.detach(), a.grad, b.grad))
+    (s_fused, ga_fused, gb_fused), (s_plain, ga_plain, gb_plain) = grads
+    assert torch.isfinite(s_fused).all() and torch.isfinite(ga_fused).all()
+    assert torch.allclose(s_fused, s_plain, rtol=1e-9, atol=1e-9)
+    assert torch.allclose(ga_fused, ga_plain, rtol=1e-9, atol=1e-9)
+    assert torch.allclose(gb_fused, gb_plain, rtol=1e-9, atol=1e-9)
+
+
+def test_fused_critic_gives_no_gradient_to_inputs_that_do_not_ask_for_one():
+    a = torch.rand(4, 2, requires_grad=True)
+    UniformChannelCritic(0.1)(a, torch.rand(5, 2)).sum().backward()  # b is a constant here
+    assert a.grad is not None and a.grad.shape == (4, 2)
