@@ -155,6 +155,23 @@ def test_thread_policy():
     assert course.params.DEFAULT_TORCH_THREADS == 1
 
 
+def test_thread_policy_limits_numpy_and_sklearn_pools_too():
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=2)  # as a fresh process on two cores starts
+    try:
+        course.check_parameters({}, {})
+        pools = threadpool_info()
+        assert {p["user_api"] for p in pools} >= {"blas", "openmp"}
+        assert all(p["num_threads"] == 1 for p in pools), [(p["internal_api"], p["num_threads"]) for p in pools]
+        threadpool_limits(limits=2)
+        course.check_parameters({"torch_threads": None}, {})  # None leaves the pools as they are
+        assert all(p["num_threads"] == 2 for p in threadpool_info())
+    finally:
+        threadpool_limits(limits=1)  # the course's policy, as conftest sets torch's
+
+
 def _checked_notebook(path):
     nb = new_notebook()
     params = new_code_cell('seed = 0\nsigma = 1.0\ndevice = "cpu"\nresults_dir = "results"')

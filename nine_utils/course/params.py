@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from ..device import DEVICES, resolve_device
 from .paths import resolve_from_root
@@ -41,7 +42,9 @@ DEFAULT_TORCH_THREADS = 1
 
 The course's models are tiny, so one thread is about as fast as several, and it keeps a notebook
 fast when other programs share the CPU: measured under one other CPU-bound process, a notebook
-on torch's default thread count ran 5x slower, on one thread only 1.1-1.4x slower.
+on torch's default thread count ran 5x slower, on one thread only 1.1-1.4x slower. The same
+number is applied to numpy's BLAS and scikit-learn's OpenMP pools (:func:`apply_thread_policy`);
+``benchmarks/load_ratio.py`` measures the result for every notebook.
 """
 
 THREADS_PARAMETER = "torch_threads"
@@ -340,11 +343,15 @@ def undeclared_parameters(namespace: Mapping[str, Any], declared: Iterable[str],
 
 
 def apply_thread_policy(torch_threads: int | None = DEFAULT_TORCH_THREADS) -> int | None:
-    """Make torch use ``torch_threads`` threads (``None``: leave torch's setting alone).
+    """Make torch, numpy's BLAS and scikit-learn's OpenMP use ``torch_threads`` threads.
 
-    Sets ``torch.set_num_threads`` (the intra-op pool, which does the work here), and the
-    inter-op pool too when torch still allows it: it can be set only once per process, before any
-    inter-op work, so a kernel that already set it keeps its value.
+    ``None`` leaves every pool alone. Sets ``torch.set_num_threads`` (the intra-op pool, which
+    does the work here), and the inter-op pool too when torch still allows it: it can be set only
+    once per process, before any inter-op work, so a kernel that already set it keeps its value.
+    Then limits, for the rest of the process, every BLAS and OpenMP pool already loaded
+    (``threadpoolctl.threadpool_limits``): numpy's matrix products, scipy, and scikit-learn's
+    OpenMP estimators (the gradient-boosted trees of ``nu.dci``, for one). Left at two threads
+    beside one busy program, those pools made notebook 01 run 1.56x its quiet time.
 
     Returns
     -------
@@ -359,6 +366,7 @@ def apply_thread_policy(torch_threads: int | None = DEFAULT_TORCH_THREADS) -> in
             torch.set_num_interop_threads(torch_threads)
         except RuntimeError:  # already set, or inter-op work has started: keep torch's value
             pass
+    threadpool_limits(limits=torch_threads)  # not as a context manager: the limit stays
     return torch_threads
 
 
