@@ -350,8 +350,8 @@ def apply_thread_policy(torch_threads: int | None = DEFAULT_TORCH_THREADS) -> in
     once per process, before any inter-op work, so a kernel that already set it keeps its value.
     Then limits, for the rest of the process, every BLAS and OpenMP pool already loaded
     (``threadpoolctl.threadpool_limits``): numpy's matrix products, scipy, and scikit-learn's
-    OpenMP estimators (the gradient-boosted trees of ``nu.dci``, for one). Left at two threads
-    beside one busy program, those pools made notebook 01 run 1.56x its quiet time.
+    OpenMP estimators (the gradient-boosted trees of ``nu.dci``, for one), so that numpy, scipy
+    and scikit-learn code keeps to the same number of threads as torch.
 
     Returns
     -------
