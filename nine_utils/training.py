@@ -147,6 +147,7 @@ def train_infomax(
     device: str | torch.device = "auto",
     progress: bool = True,
     desc: str | None = None,
+    callback: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainHistory:
     r"""Train ``encoder`` and ``critic`` by maximising an MI objective between two views.
 
@@ -219,6 +220,14 @@ def train_infomax(
         Show a ``tqdm`` bar over epochs.
     desc : str, optional
         Label of the progress bar.
+    callback : callable, optional
+        ``callback(epoch, encoder)`` after each epoch, ``epoch = 1, ..., epochs``: for example
+        to record a held-out statistic along training and see where it stops changing. It runs
+        under ``torch.no_grad()``, and afterwards the train/eval mode of every submodule of
+        ``encoder`` is restored; it must not change parameters or buffers in place (evaluate a
+        ``copy.deepcopy`` of the encoder to recalibrate or modify it). It does not draw from the
+        training generator, so the training is the same with or without it. Its time is
+        excluded from ``seconds``.
 
     Returns
     -------
@@ -248,6 +257,8 @@ def train_infomax(
     dev = resolve_device(device)
     if augment is not None and not callable(augment):
         raise ValueError(f"augment must be a callable (batch, generator) -> view or None, got {type(augment).__name__}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a callable (epoch, encoder) -> None or None, got {type(callback).__name__}")
     if regularizer is not None and not callable(regularizer):
         raise ValueError(f"regularizer must be a callable (embeddings, generator) -> scalar or None, "
                          f"got {type(regularizer).__name__}")
@@ -285,8 +296,9 @@ def train_infomax(
     surrogate = objective in SURROGATES
 
     start = time.perf_counter()
+    callback_seconds = 0.0
     bar = progress_bar(range(epochs), progress, desc=desc or objective, leave=False)
-    for _ in bar:
+    for epoch in bar:
         perm = torch.randperm(x.shape[0], generator=generator)
         sum_loss = sum_mi = 0.0
         for b in range(n_batches):
@@ -310,10 +322,19 @@ def train_infomax(
         history.loss.append(sum_loss / n_batches)
         history.mi.append(sum_mi / n_batches)
         bar.set_postfix(mi=f"{history.mi[-1]:.3f}")
+        if callback is not None:
+            t_callback = time.perf_counter()
+            modes = _modes(encoder)
+            try:
+                with torch.no_grad():
+                    callback(epoch + 1, encoder)
+            finally:
+                _restore_modes(modes)
+            callback_seconds += time.perf_counter() - t_callback
     if head is not None and recalibrate:
         _recalibrate(encoder, x)
         history.recalibrated = True
-    history.seconds = time.perf_counter() - start
+    history.seconds = time.perf_counter() - start - callback_seconds
     encoder.eval()
     critic.eval()
     return history

@@ -200,6 +200,7 @@ def test_channel_is_applied_to_the_second_branch_only():
     ({"recalibrate": "yes"}, "recalibrate"),
     ({"channel": "gaussian"}, "channel must be 'auto'"),
     ({"channel": 3}, "channel must be"),
+    ({"callback": "every epoch"}, "callback must be a callable"),
 ])
 def test_bad_arguments_fail_before_training(kwargs, match):
     enc = MLPEncoder(64, 4, hidden=8)
@@ -207,6 +208,36 @@ def test_bad_arguments_fail_before_training(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train_infomax(enc, SeparableCritic(4), torch.rand(10, 1, 8, 8), progress=False, **kwargs)
     assert all(torch.equal(p, q) for p, q in zip(before, enc.parameters()))
+
+
+def test_callback_sees_every_epoch_and_leaves_the_training_alone():
+    # A callback that evaluates the encoder (eval mode, its own random numbers) along training: it is called
+    # once per epoch, without gradients and in train mode, its mode change is undone, and the run trains exactly
+    # as the same run without it (the same history and weights), so a learning curve costs no reproducibility.
+    split = digits_split(seed=0)
+    x, held_out = split.x_train[:320], split.x_test[:50]
+
+    def run(callback):
+        seed_everything(5)
+        enc = nn.Sequential(MLPEncoder(64, 4, hidden=16), nu.GaussianNINEHead(4, 1.0))
+        hist = train_infomax(enc, enc[-1].critic(), x, TwoViewAugment(), epochs=3, batch_size=64, seed=5,
+                             device="cpu", progress=False, callback=callback)
+        return enc, hist
+
+    calls = []
+
+    def look(epoch, encoder):
+        calls.append((epoch, encoder.training, encoder[-1].training, torch.is_grad_enabled()))
+        encoder.eval()
+        torch.randn(3)  # the global generator: not the one training draws from
+        calls.append(float(encoder(held_out.flatten(1)).std()))
+
+    enc_a, a = run(look)
+    enc_b, b = run(None)
+    assert [c for c in calls if isinstance(c, tuple)] == [(1, True, True, False), (2, True, True, False),
+                                                          (3, True, True, False)]
+    assert a.loss == b.loss and a.mi == b.mi and a.steps == b.steps
+    assert all(torch.equal(p, q) for p, q in zip(enc_a.state_dict().values(), enc_b.state_dict().values()))
 
 
 def test_width_probe_leaves_the_encoder_alone():
