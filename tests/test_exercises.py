@@ -15,8 +15,9 @@ Convention, for every course notebook (new ones are picked up automatically):
   self-check that needs more (a ``NameError`` there) is checked the slow way: every code cell up
   to the last self-check is run in order, with the smoke parameters.
 
-``test_student_copy_runs_with_failing_checks`` (marked ``notebook``) also runs each student copy
-top to bottom with the smoke parameters and checks that only stubs and self-checks raised.
+``tests/test_notebooks.py::test_notebook_smoke_run`` runs each student copy top to bottom with the
+smoke parameters (its one kernel run per notebook) and checks that only the stubs and their
+self-checks raised.
 """
 
 from __future__ import annotations
@@ -196,20 +197,3 @@ def test_solutions_pass_and_stubs_fail_their_self_checks(path, tmp_path, monkeyp
     assert [s.get("id") for s, _ in exercises(snb)] == [s.get("id") for s, _ in exercises(nb)], (
         f"{student.name}: its exercise stubs do not match the solution cells of {path.name} (run `make student`)")
     _check_student(snb, student, tmp_path / "student", slow=slow)
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem if p else "none")
-def test_student_copy_runs_with_failing_checks(path, tmp_path):
-    from nine_utils.course.student import execute_student
-
-    student = student_path(path)
-    params = dict(nine_metadata(path)["smoke_parameters"], results_dir=str(tmp_path / "results"))
-    run = execute_student(student, tmp_path / student.name, params, cwd=tmp_path)
-    by_id = {c.get("id"): c for c in run.cells}
-    for stub, check in exercises(nbformat.read(str(student), as_version=4)):
-        stub_errors = [o.ename for o in by_id[stub.get("id")].outputs if o.output_type == "error"]
-        check_errors = [o.ename for o in by_id[check.get("id")].outputs if o.output_type == "error"]
-        assert stub_errors == ["NotImplementedError"], f"stub {stub.get('id')}: {stub_errors}"
-        assert check_errors == ["AssertionError"], f"self-check {check.get('id')}: {check_errors}"
-    assert (tmp_path / "results" / f"{path.stem}.json").exists(), "the results cell did not run"
