@@ -136,6 +136,7 @@ def test_notebook_structure(path: Path):
     assert counts == list(range(1, len(counts) + 1))
     assert not any(o["output_type"] == "error" for c in code for o in c["outputs"])
     assert "injected-parameters" not in json.dumps([c["metadata"] for c in cells])
+    assert "widgets" not in nb["metadata"], "stale widget state from an interactive run; make refresh drops it"
 
     # the story: title and goals first, learned / exercises with collapsed solutions, results last
     assert cells[0]["cell_type"] == "markdown", "the first cell is the title cell"

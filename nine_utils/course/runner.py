@@ -122,9 +122,16 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
 
 
 def strip_run_metadata(path: str | Path) -> None:
-    """Remove papermill's timing metadata so a refreshed notebook's diff shows only real changes."""
+    """Remove run metadata so a refreshed notebook's diff shows only real changes.
+
+    Drops papermill's timing metadata, and the notebook's stored widget state: the course's runs
+    keep no progress-bar widgets (``TQDM_DISABLE``), so any state there was saved by an earlier
+    interactive run, and its frozen bar texts ("150/150", a ``beta`` no longer in the grid)
+    describe a run the outputs do not come from.
+    """
     nb = nbformat.read(str(path), as_version=4)
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
