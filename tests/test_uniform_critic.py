@@ -118,3 +118,41 @@ def test_fused_critic_gives_no_gradient_to_inputs_that_do_not_ask_for_one():
     a = torch.rand(4, 2, requires_grad=True)
     UniformChannelCritic(0.1)(a, torch.rand(5, 2)).sum().backward()  # b is a constant here
     assert a.grad is not None and a.grad.shape == (4, 2)
+
+
+def test_blocks_of_rows_give_the_whole_tensor_s_scores_and_gradients(monkeypatch):
+    # on a CPU the (d, n, m) tensor is computed a block of rows at a time; n = 300 rows at m = 200, d = 3 make
+    # four blocks of 100 rows, and n = 301 a last block of one row
+    import nine_utils.nine as nine
+
+    monkeypatch.setattr(nine, "_BOX_CHUNK", 200 * 3 * 100)
+    assert nine._box_rows(300, 200, 3, torch.device("cpu")) == 100
+    assert nine._box_rows(300, 200, 3, torch.device("meta")) == 300  # other devices: one block
+    g = torch.Generator().manual_seed(2)
+    for n in (300, 301):
+        a0 = torch.rand(n, 3, generator=g, dtype=torch.float64)
+        b0 = torch.rand(200, 3, generator=g, dtype=torch.float64) * 1.2 - 0.1
+        weights = torch.randn(n, 200, generator=g, dtype=torch.float64)
+        out = []
+        for fn in (lambda a, b: UniformChannelCritic(0.1, 0.02, marginal=False)(a, b),
+                   lambda a, b: _plain_autograd(a, b, 0.1, 0.02)):
+            a, b = a0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+            scores = fn(a, b)
+            (scores * weights).sum().backward()
+            out.append((scores.detach(), a.grad, b.grad))
+        for fused, plain in zip(*out):
+            assert torch.allclose(fused, plain, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("tau", [0.02, 1e-3, 1e-5])
+def test_float32_scores_and_gradients_are_finite_at_any_temperature(tau):
+    # eps / tau = 100 once made e^w underflow to 0 and 0 * (1 / 0) a NaN in float32
+    g = torch.Generator().manual_seed(3)
+    a0 = torch.rand(40, 4, generator=g)
+    b0 = torch.cat([a0[:20] + 0.05 * (2 * torch.rand(20, 4, generator=g) - 1), torch.rand(20, 4, generator=g)])
+    a, b = a0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+    scores = UniformChannelCritic(0.1, tau)(a, b)
+    infonce(scores).backward()
+    assert torch.isfinite(scores).all() and torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
+    ref = UniformChannelCritic(0.1, tau)(a0.double(), b0.double())
+    assert torch.allclose(scores.double(), ref, rtol=1e-5, atol=1e-4 * ref.abs().max().item())
