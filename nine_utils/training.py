@@ -106,6 +106,23 @@ def _restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
         m.training = mode
 
 
+def _check_callback(callback: object, model: str) -> None:
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a callable (epoch, {model}) -> None or None, got {type(callback).__name__}")
+
+
+def _call_back(callback: Callable[[int, nn.Module], None], epoch: int, model: nn.Module) -> float:
+    """Run ``callback(epoch, model)`` without gradients, restore every submodule's mode; its seconds."""
+    start = time.perf_counter()
+    modes = _modes(model)
+    try:
+        with torch.no_grad():
+            callback(epoch, model)
+    finally:
+        _restore_modes(modes)
+    return time.perf_counter() - start
+
+
 @torch.no_grad()
 def _eval_forward(encoder: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """``encoder(inputs)`` in eval mode without gradients (batch-norm statistics untouched); the
@@ -257,8 +274,7 @@ def train_infomax(
     dev = resolve_device(device)
     if augment is not None and not callable(augment):
         raise ValueError(f"augment must be a callable (batch, generator) -> view or None, got {type(augment).__name__}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a callable (epoch, encoder) -> None or None, got {type(callback).__name__}")
+    _check_callback(callback, "encoder")
     if regularizer is not None and not callable(regularizer):
         raise ValueError(f"regularizer must be a callable (embeddings, generator) -> scalar or None, "
                          f"got {type(regularizer).__name__}")
@@ -323,14 +339,7 @@ def train_infomax(
         history.mi.append(sum_mi / n_batches)
         bar.set_postfix(mi=f"{history.mi[-1]:.3f}")
         if callback is not None:
-            t_callback = time.perf_counter()
-            modes = _modes(encoder)
-            try:
-                with torch.no_grad():
-                    callback(epoch + 1, encoder)
-            finally:
-                _restore_modes(modes)
-            callback_seconds += time.perf_counter() - t_callback
+            callback_seconds += _call_back(callback, epoch + 1, encoder)
     if head is not None and recalibrate:
         _recalibrate(encoder, x)
         history.recalibrated = True

@@ -23,6 +23,7 @@ serves 8x8 digits and larger rendered shapes::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -34,6 +35,7 @@ from ._checks import check_positive_float, check_positive_int
 from .device import resolve_device
 from .models import mlp
 from .seeds import SeedLike, check_seed, torch_generator
+from .training import _call_back, _check_callback
 
 
 class MLPVAE(nn.Module):
@@ -185,7 +187,7 @@ class VAEHistory:
 
 def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
               beta: float = 1.0, seed: SeedLike = 0, device: str | torch.device = "auto", progress: bool = True,
-              desc: str | None = None) -> VAEHistory:
+              desc: str | None = None, callback: Callable[[int, nn.Module], None] | None = None) -> VAEHistory:
     """Train ``vae`` on ``x`` (shape ``(N, ...)``, values in ``[0, 1]``) with Adam on :func:`vae_loss`.
 
     Parameters
@@ -209,6 +211,13 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
         Show a ``tqdm`` bar over epochs.
     desc : str, optional
         Label of the progress bar.
+    callback : callable, optional
+        ``callback(epoch, vae)`` after each epoch, ``epoch = 1, ..., epochs``: for example to
+        record a held-out score along training (a learning curve). As in
+        :func:`nine_utils.training.train_infomax`: it runs under ``torch.no_grad()``, the
+        train/eval mode of every submodule is restored afterwards, it must not change parameters
+        in place, it does not draw from the training generator (so the run is the same with or
+        without it), and its time is excluded from ``seconds``.
 
     Returns
     -------
@@ -222,6 +231,7 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
         raise ValueError(f"beta must be >= 0, got {beta!r}")
     if x.shape[0] < 1:
         raise ValueError("need at least one training example")
+    _check_callback(callback, "vae")
     check_seed(seed)
     dev = resolve_device(device)
     vae.to(dev).train()
@@ -230,8 +240,9 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
     bs = min(batch_size, x.shape[0])
     history = VAEHistory()
     start = time.perf_counter()
+    callback_seconds = 0.0
     bar = progress_bar(range(epochs), progress, desc=desc or "VAE", leave=False)
-    for _ in bar:
+    for epoch in bar:
         perm = torch.randperm(x.shape[0], generator=generator)
         sums = [0.0, 0.0, 0.0]
         for b in range(0, x.shape[0], bs):
@@ -248,6 +259,8 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
         history.reconstruction.append(sums[1])
         history.kl.append(sums[2])
         bar.set_postfix(loss=f"{sums[0]:.2f}", kl=f"{sums[2]:.2f}")
-    history.seconds = time.perf_counter() - start
+        if callback is not None:
+            callback_seconds += _call_back(callback, epoch + 1, vae)
+    history.seconds = time.perf_counter() - start - callback_seconds
     vae.eval()
     return history

@@ -87,6 +87,32 @@ def test_bad_arguments_raise():
         MLPVAE(64, 2, layers=0)
     vae = MLPVAE(64, 2, hidden=8)
     x = torch.rand(10, 64)
-    for kwargs in ({"epochs": 0}, {"lr": 0.0}, {"beta": -0.5}, {"batch_size": 0}, {"seed": -1}, {"seed": "0"}):
+    for kwargs in ({"epochs": 0}, {"lr": 0.0}, {"beta": -0.5}, {"batch_size": 0}, {"seed": -1}, {"seed": "0"},
+                   {"callback": "every epoch"}):
         with pytest.raises(ValueError):
             train_vae(vae, x, progress=False, device="cpu", **kwargs)
+
+
+def test_callback_sees_every_epoch_and_leaves_the_training_alone():
+    # the VAE's learning-curve hook: once per epoch, without gradients, in train mode; its mode change and its
+    # own random numbers leave the run exactly as without it (history and weights)
+    x, held_out = load_digits()[0][:128], load_digits()[0][200:240]
+
+    def run(callback):
+        torch.manual_seed(0)
+        vae = MLPVAE(64, latent_dim=3, hidden=16)
+        return vae, train_vae(vae, x, epochs=3, batch_size=32, seed=0, device="cpu", progress=False, callback=callback)
+
+    calls = []
+
+    def look(epoch, vae):
+        calls.append((epoch, vae.training, torch.is_grad_enabled()))
+        vae.eval()
+        torch.randn(3)  # the global generator: not the one training draws from
+        vae.encode(held_out)
+
+    vae_a, a = run(look)
+    vae_b, b = run(None)
+    assert calls == [(1, True, False), (2, True, False), (3, True, False)]
+    assert a.loss == b.loss and a.kl == b.kl and a.steps == b.steps
+    assert all(torch.equal(p, q) for p, q in zip(vae_a.state_dict().values(), vae_b.state_dict().values()))
