@@ -46,12 +46,16 @@ run: setup
 # then drops the final "idle" message and nbval fails the cell with "waiting for output".
 # Two pytest-xdist workers, each torch on one thread (the course's thread policy), fill the two
 # cores. `--dist loadfile` sends all of a file's tests to one worker, in order: a committed
-# notebook's nbval cells share one kernel, so they must stay together. The notebooks come first on
-# the command line, so the long nbval runs start first.
+# notebook's nbval cells share one kernel, so they must stay together. Files are handed out in
+# command-line order (`--no-loadscope-reorder`; xdist's default order is by number of tests, which
+# left the long smoke-run file for last and one worker idle for minutes): the nbval runs first,
+# then the four test files that run notebooks in kernels, then the quick unit tests, which fill
+# the gaps at the end. pytest collects a file named twice only once.
 # `make TEST_WORKERS=0 test` runs everything in one process.
 TEST_WORKERS ?= 2
+KERNEL_TESTS := tests/test_notebooks.py tests/test_sweep.py tests/test_notebooks_larger_data.py tests/test_notebook_settings.py
 test: setup
-	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env $(NOTEBOOKS) tests
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 --nbval-lax --nbval-current-env $(NOTEBOOKS) $(KERNEL_TESTS) tests
 
 lab: setup
 	$(BIN)/jupyter lab notebooks
