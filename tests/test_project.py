@@ -143,6 +143,12 @@ def test_notebook_structure(path: Path):
     text = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
     title = strip_nav(text[0])  # the generated previous/next block (make nav) heads the title cell
     assert title.startswith("# ") and "learning goals" in title.lower()
+    # the runtime a learner reads in the title is the one the README table shows (metadata, via make nav)
+    said = re.search(r"\*\*Runtime:\*\* about ([\d.]+) minutes?\b", title)
+    assert said, "the title cell says '**Runtime:** about N minutes ...'"
+    assert float(said.group(1)) == meta["runtime_minutes_cpu"], (
+        f"the title says about {said.group(1)} minutes, metadata.nine.runtime_minutes_cpu (the README table) "
+        f"{meta['runtime_minutes_cpu']}")
     assert any("## What we learned" in t for t in text)
     assert any("<details>" in t for t in text)
     assert "save_results(" in "".join(code[-1]["source"])
