@@ -4,6 +4,8 @@ import tempfile
 import pytest
 import torch
 
+from nine_utils.course.runner import retry_kernel_start
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -30,12 +32,21 @@ NBVAL_OUTPUT_TIMEOUT = 60
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, give each worker its own IPython and matplotlib folders.
+    """Under pytest-xdist, give each worker its own IPython and matplotlib folders; retry nbval's kernel start.
 
     Two workers start kernels at the same moment. With one shared IPYTHONDIR they would create the
     same profile folder and open the same history database together; with one MPLCONFIGDIR they
     would build the same font cache. The kernels inherit these variables from the worker.
+
+    nbval starts each committed notebook's kernel with its ``nbval.kernel.start_new_kernel``. Like
+    every kernel start, it can lose a port to another process (the kernel then dies with "Address
+    already in use", and every cell of that notebook would fail); it is wrapped in the runner's
+    ``retry_kernel_start``, as the runner's own starts are.
     """
+    import nbval.kernel
+
+    if not hasattr(nbval.kernel.start_new_kernel, "__wrapped__"):
+        nbval.kernel.start_new_kernel = retry_kernel_start(nbval.kernel.start_new_kernel)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         home = tempfile.mkdtemp(prefix=f"nine-tests-{worker}-")

@@ -11,7 +11,8 @@
 
 The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
 support it (:func:`kernel_manager_class`), so ipykernel does not warn, once per notebook, that it
-"is running over TCP without encryption".
+"is running over TCP without encryption". A kernel that dies before it answers, because another
+process took one of its ports first, is started again (:func:`retry_kernel_start`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import nbformat
 
@@ -32,6 +33,10 @@ from .paths import repo_root
 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 SMOKE_RESULTS_DIR = "results/smoke"
+KERNEL_START_ATTEMPTS = 3
+_DIED_AT_START = "Kernel died before replying to kernel_info"  # jupyter_client's message, then nbclient's
+
+T = TypeVar("T")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -82,9 +87,51 @@ def kernel_manager_class() -> type | None:
     return EncryptedKernelManager
 
 
+def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
+    """``start`` (a function that starts a kernel) called again when the kernel died while starting.
+
+    jupyter_client chooses a kernel's five TCP ports by binding each to port 0 and releasing it;
+    the kernel binds them about a second later. In between, another process on the machine can
+    take one of them (any outgoing connection draws its local port from the same range; see
+    jupyter_client issue 487). The kernel then exits with "Address already in use" and ``start``
+    raises ``RuntimeError("Kernel died before replying to kernel_info")``. No cell has run at that
+    point, so starting again repeats no work; with new ports it succeeds. Any other error, and
+    the same error after ``attempts`` tries, is raised as it is.
+
+    Parameters
+    ----------
+    start : callable
+        E.g. ``papermill.execute_notebook`` or nbval's ``start_new_kernel``.
+    attempts : int
+        Tries in all, at least 1.
+
+    Returns
+    -------
+    callable
+        ``start`` with the same signature (``__wrapped__`` is ``start``).
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+
+    @functools.wraps(start)
+    def started(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(1, attempts + 1):
+            try:
+                return start(*args, **kwargs)
+            except RuntimeError as exc:
+                if attempt == attempts or _DIED_AT_START not in str(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return started
+
+
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
             cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False) -> Path:
     """Execute one notebook with papermill in a fresh ``python3`` kernel.
+
+    A kernel that dies while starting (a port taken by another process) is started again, up to
+    :data:`KERNEL_START_ATTEMPTS` times in all (:func:`retry_kernel_start`).
 
     Parameters
     ----------
@@ -110,9 +157,9 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     manager = kernel_manager_class()
     extra = {"kernel_manager_class": manager} if manager is not None else {}
     try:
-        pm.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output,
-                            **extra)
+        retry_kernel_start(pm.execute_notebook)(
+            str(path), str(output), parameters=parameters or {}, kernel_name="python3",
+            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output, **extra)
     finally:
         if saved is None:
             os.environ.pop("TQDM_DISABLE", None)
