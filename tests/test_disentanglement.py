@@ -308,3 +308,17 @@ def test_bad_inputs_raise_value_error(factors):
         random_rotation(3, 1.5)
     with pytest.raises(ValueError, match="seed"):
         dci(v, v, v, v, seed=-1)
+
+
+def test_mig_mutual_information_is_scikit_learns(factors):
+    """mig's I(z_j; v_k) and H(v_k) are exactly sklearn.metrics.mutual_info_score of the discretized codes."""
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(3)
+    v = np.column_stack([factors, rng.integers(0, 3, len(factors))])  # a discrete factor too
+    z = v @ rng.standard_normal((v.shape[1], 5)) + 0.3 * rng.standard_normal((len(v), 5))
+    result = mig(z, v, bins=12)
+    zc, vc = discretize(z, 12), discretize(v, 12)
+    expected = np.array([[mutual_info_score(vc[:, i], zc[:, j]) for i in range(vc.shape[1])] for j in range(5)])
+    assert np.array_equal(result.mutual_info, expected)
+    assert np.array_equal(result.entropy, [mutual_info_score(c, c) for c in vc.T])
