@@ -7,7 +7,7 @@ its module (``nu.dm.gaussian_w2``, ``nu.anomaly.chi2_score``, ``nu.vae.train_vae
 module                    what it holds
 ========================  =====================================================================
 :mod:`.nine`              NINE heads (Gaussian, uniform), channel critics, capacities, recalibrate
-:mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``
+:mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``, learning curves
 :mod:`.models`            encoders and learned critics (separable, concatenation)
 :mod:`.objectives`        InfoNCE, NWJ, JSD, DV; correlated Gaussians with known MI
 :mod:`.dm`                distribution-matching scores with noise floors (KS, W2, sliced W2, C2ST)
@@ -23,7 +23,7 @@ module                    what it holds
 :mod:`.toy`               the 1-D toys of notebook 02 (analytic transport maps)
 :mod:`.seeds`             the seed convention, ``seed_everything``, ``over_seeds``
 :mod:`.device`            ``resolve_device``
-:mod:`.plotting`          the course's theme and colours
+:mod:`.plotting`          the course's theme and colours, curves over seeds
 ========================  =====================================================================
 
 The course's own tooling (runner, results files, sweeps, student copies, site, parameter checks)
@@ -62,7 +62,7 @@ from .nine import (
 )
 
 # training and models
-from .training import TrainHistory, embed, train_infomax
+from .training import TrainHistory, curve_summary, embed, train_infomax
 from .models import ConcatCritic, ConvEncoder, MLPEncoder, SeparableCritic, count_parameters, make_critic, mlp
 from .objectives import (
     gaussian_log_ratio,
@@ -92,7 +92,7 @@ from .toy import heldout_infonce
 # seeds, device, figures
 from .seeds import SeedRuns, over_seeds, seed_everything
 from .device import resolve_device
-from .plotting import method_color, set_theme
+from .plotting import method_color, plot_over_seeds, set_theme
 
 __version__ = "0.1.0"
 
@@ -101,7 +101,7 @@ __all__ = [
     "GaussianNINEHead", "UniformNINEHead", "GaussianChannelCritic", "UniformChannelCritic",
     "gaussian_capacity", "uniform_capacity", "recalibrate",
     # training and models
-    "train_infomax", "embed", "TrainHistory",
+    "train_infomax", "embed", "TrainHistory", "curve_summary",
     "MLPEncoder", "ConvEncoder", "SeparableCritic", "ConcatCritic", "make_critic", "mlp", "count_parameters",
     "infonce", "nwj", "jsd", "get_objective", "gaussian_mi", "gaussian_log_ratio", "rho_for_mi",
     "sample_correlated_gaussians",
@@ -115,7 +115,7 @@ __all__ = [
     # evaluation
     "linear_probe_accuracy", "knn_accuracy", "mig", "dci", "discretize", "random_rotation", "heldout_infonce",
     # seeds, device, figures
-    "seed_everything", "over_seeds", "SeedRuns", "resolve_device", "set_theme", "method_color",
+    "seed_everything", "over_seeds", "SeedRuns", "resolve_device", "set_theme", "method_color", "plot_over_seeds",
     # modules
     "adversarial", "anomaly", "data", "disentanglement", "dm", "generative", "metrics", "models", "nine",
     "objectives", "plotting", "priors", "seeds", "shapes", "toy", "training", "vae",

@@ -1,10 +1,13 @@
-"""One seaborn theme and one colour per method, shared by every notebook."""
+"""One seaborn theme and one colour per method, shared by every notebook; curves over seeds."""
 
 from __future__ import annotations
 
 import matplotlib as mpl
+import numpy as np
 import seaborn as sns
+from matplotlib.axes import Axes
 
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice
 
 METHOD_COLORS: dict[str, str] = {
@@ -50,3 +53,41 @@ def set_theme(context: str = "notebook") -> None:
 def method_color(name: str) -> str:
     """Colour of a method or estimator by name (see :data:`METHOD_COLORS`)."""
     return METHOD_COLORS[check_choice("method", name, METHOD_COLORS)]
+
+
+def plot_over_seeds(ax: Axes, x: ArrayLike, per_seed: ArrayLike, *, color: str, label: str) -> np.ndarray:
+    """Draw one quantity measured along training for several seeds: a thin line per seed, the mean bold.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    x : array-like, shape ``(n_points,)``
+        The checkpoints (epochs, say).
+    per_seed : array-like, shape ``(n_seeds, n_points)``
+        The quantity at each checkpoint, one row per seed.
+    color : str
+        Colour of every line (see :func:`method_color`).
+    label : str
+        Legend entry of the mean, which is drawn with markers; ``" (mean; thin: each seed)"`` is
+        appended to it. The per-seed lines have no legend entry.
+
+    Returns
+    -------
+    numpy.ndarray
+        The mean over seeds, shape ``(n_points,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``per_seed`` is not 2-D, has no row, or its width differs from the length of ``x``.
+    """
+    xs = as_numpy(x, "x", ndim=1)
+    ys = as_numpy(per_seed, "per_seed", ndim=2)
+    if ys.shape[0] < 1 or ys.shape[1] != xs.shape[0]:
+        raise ValueError(f"per_seed must have shape (n_seeds >= 1, {xs.shape[0]}) to match x, got {ys.shape}")
+    for row in ys:
+        ax.plot(xs, row, color=color, lw=0.8, alpha=0.35)
+    mean = ys.mean(axis=0)
+    ax.plot(xs, mean, "o-", ms=3, color=color, label=f"{label} (mean; thin: each seed)")
+    return mean

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
-from ._arrays import ArrayLike
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_positive_float, check_positive_int
 from ._progress import progress_bar
 from .device import resolve_device
@@ -381,3 +382,43 @@ def embed(encoder: nn.Module, x: ArrayLike, batch_size: int = 1024,
     finally:
         _restore_modes(modes)
     return out
+
+
+def curve_summary(epochs: ArrayLike, per_seed: ArrayLike, total_epochs: int) -> dict[str, float]:
+    """A learning curve over seeds at four stages of training, each the mean over seeds.
+
+    Parameters
+    ----------
+    epochs : array-like, shape ``(n_points,)``
+        The checkpoints at which the curve was measured (as :func:`train_infomax`'s ``callback``
+        sees them: 1 after the first epoch).
+    per_seed : array-like, shape ``(n_seeds, n_points)``
+        The measured quantity, one row per seed.
+    total_epochs : int
+        The training budget ``T``, which sets the thirds.
+
+    Returns
+    -------
+    dict
+        ``"first"``: at the first checkpoint; ``"middle_third"``: over the checkpoints with
+        ``T/3 < epoch <= 2T/3``; ``"last_third"``: over those with ``epoch > 2T/3``; ``"final"``: at
+        the last checkpoint. A third without a checkpoint is NaN.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, there is no checkpoint or seed, or ``total_epochs < 1``.
+    """
+    check_positive_int("total_epochs", total_epochs)
+    ep = as_numpy(epochs, "epochs", ndim=1)
+    ys = as_numpy(per_seed, "per_seed", ndim=2)
+    if ys.shape[0] < 1 or ep.shape[0] < 1 or ys.shape[1] != ep.shape[0]:
+        raise ValueError(f"per_seed must have shape (n_seeds >= 1, {ep.shape[0]} >= 1) to match epochs, got {ys.shape}")
+
+    def mean_where(mask: np.ndarray) -> float:
+        return float(ys[:, mask].mean()) if mask.any() else float("nan")
+
+    return {"first": float(ys[:, 0].mean()),
+            "middle_third": mean_where((ep > total_epochs / 3) & (ep <= 2 * total_epochs / 3)),
+            "last_third": mean_where(ep > 2 * total_epochs / 3),
+            "final": float(ys[:, -1].mean())}

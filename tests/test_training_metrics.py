@@ -290,3 +290,46 @@ def test_linear_probe_standardises_with_the_training_set_only():
     # the test set shifted by a constant is scored with the training statistics, so the probe fails
     shifted = z[200:] + np.array([5e-3, 0.0])
     assert nu.linear_probe_accuracy(z[:200], y[:200], shifted, y[200:]) < 0.7
+
+
+def test_curve_summary_means_over_seeds_at_each_stage():
+    # budget 12, checkpoints every 2 epochs: the middle third is (4, 8], the last third (8, 12]
+    epochs = [2, 4, 6, 8, 10, 12]
+    per_seed = np.array([[9.0, 7.0, 5.0, 4.0, 3.0, 2.0],
+                         [7.0, 5.0, 3.0, 2.0, 1.0, 0.0]])
+    out = nu.curve_summary(epochs, per_seed, total_epochs=12)
+    assert out == {"first": 8.0, "middle_third": 3.5, "last_third": 1.5, "final": 1.0}
+    # float64 numpy, a torch tensor and lists give the same; a third without a checkpoint is NaN
+    assert nu.curve_summary(np.array(epochs), torch.tensor(per_seed, dtype=torch.float32), 12) == out
+    few = nu.curve_summary([12], [[1.0], [3.0]], total_epochs=12)
+    assert math.isnan(few["middle_third"]) and few["last_third"] == few["final"] == few["first"] == 2.0
+
+
+@pytest.mark.parametrize("epochs, per_seed, total, match", [
+    ([1, 2], [[1.0, 2.0, 3.0]], 2, "shape"),
+    ([1, 2], [1.0, 2.0], 2, "dimension"),
+    ([], np.zeros((1, 0)), 2, "shape"),
+    ([1, 2], [[1.0, 2.0]], 0, "total_epochs"),
+])
+def test_curve_summary_refuses_mismatched_curves(epochs, per_seed, total, match):
+    with pytest.raises(ValueError, match=match):
+        nu.curve_summary(epochs, per_seed, total_epochs=total)
+
+
+def test_plot_over_seeds_draws_each_seed_thin_and_the_mean_labelled():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    per_seed = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+    mean = nu.plot_over_seeds(ax, [10, 20, 30], per_seed, color="#0072B2", label="NINE")
+    np.testing.assert_array_equal(mean, [2.0, 3.0, 4.0])
+    thin, bold = ax.lines[:2], ax.lines[2]
+    assert len(ax.lines) == 3 and all(line.get_lw() < bold.get_lw() for line in thin)
+    np.testing.assert_array_equal(bold.get_ydata(), mean)
+    assert [line.get_label().startswith("_") for line in ax.lines] == [True, True, False]  # only the mean in the legend
+    assert bold.get_label() == "NINE (mean; thin: each seed)" and bold.get_marker() == "o"
+    with pytest.raises(ValueError, match="shape"):
+        nu.plot_over_seeds(ax, [10, 20], per_seed, color="k", label="x")
+    plt.close(fig)
