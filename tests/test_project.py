@@ -2,7 +2,9 @@
 
 import ast
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -104,6 +106,30 @@ def test_torch_is_pinned_for_setup_and_ci_calls_make_test():
     assert "TORCH_CONSTRAINT" in (ROOT / "Makefile").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_make_test_hands_out_the_files_in_the_order_it_names_them():
+    """`make test` names the committed notebooks, then the kernel-running test files (KERNEL_TESTS), then every
+    other test file once, and pytest collects them in that order, which pytest-xdist (`--no-loadscope-reorder`)
+    keeps when it hands the files out. A folder on the command line would be collected in alphabetical order,
+    the files named before it included (pytest 8 and later): the long sweep tests then ran last, alone."""
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "test"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    command = shlex.split(next(line for line in dry.splitlines() if " -m pytest " in line))
+    paths = [a for a in command[command.index("pytest") + 1:] if (ROOT / a).exists()]
+    assert all((ROOT / p).is_file() for p in paths), f"make test names a folder: {paths}"
+    kernel_tests = re.search(r"^KERNEL_TESTS := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    notebooks = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+    test_files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
+    assert paths[:len(notebooks) + len(kernel_tests)] == notebooks + kernel_tests
+    assert sorted(paths[len(notebooks):]) == test_files, "every test file is named once"
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # e.g. a --junitxml of the outer run
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                          *paths], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    collected = list(dict.fromkeys(line.split("::")[0] for line in out.stdout.splitlines() if "::" in line))
+    assert collected == paths, f"pytest collects the files in another order: {collected}"
 
 
 def test_there_are_notebooks():
