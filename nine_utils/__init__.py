@@ -10,7 +10,9 @@ module                    what it holds
 :mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``, learning curves
 :mod:`.models`            encoders and learned critics (separable, concatenation)
 :mod:`.objectives`        InfoNCE, NWJ, JSD, DV; correlated Gaussians with known MI
-:mod:`.dm`                distribution-matching scores with noise floors (KS, W2, sliced W2, C2ST)
+:mod:`.dm`                distribution-matching scores with noise floors (KS, W2, sliced W2, C2ST, joint)
+:mod:`.joint`             joint tests: the radial law of ||z||^2 and the chi-square calibration error
+:mod:`.baselines`         the fair baselines: standardize and whiten with training statistics
 :mod:`.priors`            priors, the probability integral transform, flows to other priors
 :mod:`.data`              digits and other datasets, two-view augmentations
 :mod:`.shapes`            rendered shapes with known factors (notebook 05)
@@ -33,10 +35,12 @@ lives apart, in :mod:`nine_utils.course`.
 from . import (
     adversarial,
     anomaly,
+    baselines,
     data,
     disentanglement,
     dm,
     generative,
+    joint,
     metrics,
     models,
     nine,
@@ -76,7 +80,19 @@ from .objectives import (
 )
 
 # distribution matching: scores with noise floors, fair baselines, priors
-from .dm import DMScore, c2st_score, dm_report, gaussian_w2_score, ks_score, noise_floor, sliced_w2_score, standardize, whiten
+from .dm import (
+    DMScore,
+    c2st_score,
+    calibration_score,
+    dm_report,
+    gaussian_w2_score,
+    ks_score,
+    noise_floor,
+    radial_score,
+    sliced_w2_score,
+    standardize,
+    whiten,
+)
 from .priors import FactorizedPrior, banana_prior, fit_flow, flow_to_prior, gaussian_mixture_prior, get_prior, pit_to_prior
 from .adversarial import AdversarialPriorMatching
 
@@ -106,7 +122,8 @@ __all__ = [
     "infonce", "nwj", "jsd", "get_objective", "gaussian_mi", "gaussian_log_ratio", "rho_for_mi",
     "sample_correlated_gaussians",
     # distribution matching
-    "ks_score", "gaussian_w2_score", "sliced_w2_score", "c2st_score", "noise_floor", "dm_report", "DMScore", "standardize", "whiten",
+    "ks_score", "gaussian_w2_score", "sliced_w2_score", "c2st_score", "radial_score", "calibration_score",
+    "noise_floor", "dm_report", "DMScore", "standardize", "whiten",
     "get_prior", "FactorizedPrior", "pit_to_prior", "fit_flow", "flow_to_prior", "banana_prior",
     "gaussian_mixture_prior", "AdversarialPriorMatching",
     # data
@@ -117,6 +134,6 @@ __all__ = [
     # seeds, device, figures
     "seed_everything", "over_seeds", "SeedRuns", "resolve_device", "set_theme", "method_color", "plot_over_seeds",
     # modules
-    "adversarial", "anomaly", "data", "disentanglement", "dm", "generative", "metrics", "models", "nine",
+    "adversarial", "anomaly", "baselines", "data", "disentanglement", "dm", "generative", "joint", "metrics", "models", "nine",
     "objectives", "plotting", "priors", "seeds", "shapes", "toy", "training", "vae",
 ]

@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits as _sk_load_digits
 from sklearn.model_selection import train_test_split
 
 from ._checks import check_choice, check_fraction, check_positive_int
-from .seeds import SeedLike, check_seed, torch_generator
+from .seeds import SeedLike, as_generator, check_seed, torch_generator
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,51 @@ class GaussianJitter:
             return x.clone()
         eps = torch.randn(x.shape, generator=generator, device="cpu", dtype=x.dtype).to(x.device)
         return x + self.std * eps
+
+
+def mixture_split(n_train: int = 1350, n_test: int = 450, *, n_components: int = 5, dim: int = 10,
+                  separation: float = 3.0, seed: SeedLike = 0) -> DigitsSplit:
+    r"""Clustered data made by code: a mixture of well-separated Gaussians, standardized.
+
+    Centres :math:`c_k = s\, g_k` with :math:`g_k \sim \mathcal N(0, I_p)` (``s`` the
+    ``separation``), points :math:`x = c_k + \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I_p)`,
+    with equally likely components; the label is ``k``. Every feature is then standardized with the
+    *training* rows' mean and standard deviation (the scale :class:`GaussianJitter` expects). At
+    ``separation = 3`` and ``p = 10`` two centres lie about 13 apart against a within-cluster
+    spread of 1, so the data are clearly clustered: a test of whether the data, not only the
+    latent dimension, decide how well an embedding can match a unimodal prior.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Rows, ``>= 2`` each.
+    n_components : int
+        Clusters, ``>= 2``.
+    dim : int
+        Features ``p``, ``>= 1``.
+    separation : float
+        Scale ``s`` of the centres, ``> 0``.
+    seed : int or numpy.random.Generator
+        Seed of the centres, the points and the labels.
+
+    Returns
+    -------
+    DigitsSplit
+        ``x_*`` float32 of shape ``(n, p)``; ``y_*`` int64 labels in ``0..n_components-1``.
+    """
+    for name, value, low in (("n_train", n_train, 2), ("n_test", n_test, 2), ("n_components", n_components, 2),
+                             ("dim", dim, 1)):
+        check_positive_int(name, value, minimum=low)
+    if not (isinstance(separation, (int, float)) and np.isfinite(separation) and separation > 0):
+        raise ValueError(f"separation must be a finite number > 0, got {separation!r}")
+    rng = as_generator(check_seed(seed))
+    centres = separation * rng.standard_normal((n_components, dim))
+    y = rng.integers(0, n_components, n_train + n_test)
+    x = centres[y] + rng.standard_normal((n_train + n_test, dim))
+    mean, sd = x[:n_train].mean(axis=0), x[:n_train].std(axis=0, ddof=1)
+    x = torch.as_tensor((x - mean) / sd, dtype=torch.float32)
+    y = torch.as_tensor(y, dtype=torch.int64)
+    return DigitsSplit(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
 DATASET_NAMES = ("digits", "mnist", "fashion_mnist")

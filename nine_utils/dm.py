@@ -6,7 +6,7 @@ statistic over ``n_draws`` samples of the prior itself with the same ``n`` and `
 ratio ``statistic / floor``. A ratio ``<= 1`` means the embeddings cannot be told from the prior
 at the 95% level by that statistic.
 
-Four statistics, all fixing the target fully (no fitted location or scale):
+Six statistics, all fixing the target fully (no fitted location or scale):
 
 - ``"ks"``: the mean over coordinates of the one-sample Kolmogorov--Smirnov statistic against
   the prior's marginal CDF. Per-coordinate only: blind to dependence between coordinates.
@@ -16,10 +16,19 @@ Four statistics, all fixing the target fully (no fitted location or scale):
 - ``"c2st"``: a classifier two-sample test: the held-out accuracy of a k-nearest-neighbour
   classifier telling the embeddings from a fresh prior sample. Sees clusters, holes and any
   dependence between coordinates.
+- ``"radial"`` and ``"calibration"``: joint tests of the law of :math:`\lVert z\rVert^2`, which
+  see a thin shell that passes every per-coordinate test (:mod:`nine_utils.joint`).
+
+**Fair floors.** An embedding standardized or whitened with the statistics of ``m`` training
+embeddings carries the error of those statistics. Pass ``fit="standardize"`` (or ``"whiten"``)
+and ``n_fit=m`` and the floor's prior samples go through the same pipeline: each is standardized
+with the statistics of a prior sample of size ``m`` (:func:`~nine_utils.baselines.fit_batch`).
+A Gaussian NINE head recalibrated on the training inputs is standardized that way too.
 
 The priors themselves (:class:`~nine_utils.priors.Prior`, :func:`~nine_utils.priors.get_prior`,
-...) live in :mod:`nine_utils.priors`. Fair baselines for a raw representation:
-:func:`standardize` and :func:`whiten` with training statistics.
+...) live in :mod:`nine_utils.priors`. Fair baselines for a raw representation,
+:func:`standardize` and :func:`whiten` with training statistics, live in :mod:`nine_utils.baselines`
+and stay importable from here.
 """
 
 from __future__ import annotations
@@ -36,12 +45,15 @@ from threadpoolctl import threadpool_limits
 
 from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice, check_positive_float, check_positive_int
+from .baselines import FITS, fit_batch, standardize, whiten  # standardize, whiten: importable from here too
+from .joint import calibration_batch, radial_batch
 from .priors import Prior, get_prior  # Prior and get_prior stay importable from here (toy.py uses them)
 from .seeds import SeedLike, check_seed
 
 __all__ = [
-    "DMScore", "FLOOR_QUANTILE", "METRICS", "c2st_score", "dm_report", "gaussian_w2", "gaussian_w2_score",
-    "ks_score", "noise_floor", "sliced_w2_score", "standardize", "whiten", "Prior", "get_prior",
+    "DMScore", "FLOOR_QUANTILE", "JOINT_METRICS", "METRICS", "c2st_score", "calibration_score", "dm_report",
+    "gaussian_w2", "gaussian_w2_score", "ks_score", "noise_floor", "radial_score", "sliced_w2_score", "standardize",
+    "whiten", "Prior", "get_prior",
 ]
 
 FLOOR_QUANTILE = 0.95
@@ -175,9 +187,13 @@ def _c2st_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_project
     return out
 
 
-_STATISTICS = {"ks": _ks_batch, "w2": _w2_batch, "swd": _swd_batch, "c2st": _c2st_batch}
+_STATISTICS = {"ks": _ks_batch, "w2": _w2_batch, "swd": _swd_batch, "c2st": _c2st_batch,
+               "radial": radial_batch, "calibration": calibration_batch}
 METRICS: tuple[str, ...] = tuple(_STATISTICS)
 """Names of the distribution-matching statistics."""
+
+JOINT_METRICS: tuple[str, ...] = ("c2st", "radial", "calibration")
+"""The statistics that see the joint law, not only marginals and two moments."""
 
 _STREAM_STATISTIC, _STREAM_FLOOR = 0, 1  # independent random streams per seed
 
@@ -189,12 +205,13 @@ class DMScore:
     Attributes
     ----------
     name : str
-        ``"ks"``, ``"w2"``, ``"swd"`` or ``"c2st"``.
+        One of :data:`METRICS`.
     statistic : float
         The statistic of the embeddings against the prior (lower is closer; for ``"c2st"`` an
         accuracy, 0.5 at a perfect match).
     floor : float
-        95th percentile of the same statistic on true prior samples of the same ``n`` and ``d``.
+        95th percentile of the same statistic on true prior samples of the same ``n`` and ``d``
+        (put through the same standardization as the embeddings, for a fair floor).
     ratio : float
         ``statistic / floor``; ``<= 1`` means indistinguishable from the prior at the 95% level.
     """
@@ -235,22 +252,40 @@ def _check_knobs(n_draws: int, seed: SeedLike, n_projections: int) -> int:
     return _int_seed(seed)
 
 
+def _check_fit(fit: str | None, n_fit: int | None, prior: Prior, d: int) -> None:
+    if fit is None:
+        if n_fit is not None:
+            raise ValueError(f"n_fit={n_fit!r} is given without fit: say fit='standardize' or 'whiten'")
+        return
+    check_choice("fit", fit, FITS)
+    if n_fit is None:
+        raise ValueError(f"fit={fit!r} needs n_fit, the number of training embeddings the statistics came from")
+    check_positive_int("n_fit", n_fit, minimum=2)
+    if not (np.allclose(prior.mean(d), 0.0) and np.allclose(prior.cov(d), np.eye(d))):
+        raise ValueError(f"fit={fit!r} simulates a map to mean 0 and identity covariance, so the prior must have "
+                         f"them; {prior!r} does not")
+
+
 @functools.lru_cache(maxsize=256)
 def _cached_floor(metric: str, prior: Prior, n: int, d: int, n_draws: int, seed: int,
-                  n_projections: int) -> float:
+                  n_projections: int, fit: str | None = None, n_fit: int | None = None) -> float:
     stat = _STATISTICS[metric]
     rng = np.random.default_rng([seed, _STREAM_FLOOR])
-    per = n * d * (2 * n_projections if metric == "swd" else 1)
+    per = n * d * (2 * n_projections if metric == "swd" else 1) + (n_fit * d if fit else 0)
     chunk = max(1, _CHUNK_ELEMENTS // per)
     values = []
     for start in range(0, n_draws, chunk):
         b = min(chunk, n_draws - start)
-        values.append(stat(prior.sample(b * n, d, rng).reshape(b, n, d), prior, rng, n_projections))
+        sample = prior.sample(b * n, d, rng).reshape(b, n, d)
+        if fit is not None:  # the same pipeline as the embeddings: statistics of n_fit prior points
+            sample = fit_batch(sample, prior.sample(b * n_fit, d, rng).reshape(b, n_fit, d), fit)
+        values.append(stat(sample, prior, rng, n_projections))
     return float(np.quantile(np.concatenate(values), FLOOR_QUANTILE))
 
 
 def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n_draws: int = 200,
-                seed: SeedLike = 0, n_projections: int = 50) -> float:
+                seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
+                n_fit: int | None = None) -> float:
     """The noise floor of ``metric``: its 95th percentile on true prior samples of shape ``(n, d)``.
 
     Computed from ``n_draws`` prior samples drawn with ``numpy.random.default_rng([seed, 1])``
@@ -259,7 +294,7 @@ def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n
     Parameters
     ----------
     metric : str
-        ``"ks"``, ``"w2"``, ``"swd"`` or ``"c2st"``.
+        One of :data:`METRICS`.
     n, d : int
         Sample size ``>= 2`` and dimension ``>= 1``.
     prior : str or Prior
@@ -271,6 +306,13 @@ def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n
         computed afresh: pass an int to reuse cached floors.
     n_projections : int
         Directions per sliced distance (used by ``"swd"`` only).
+    fit : str, optional
+        ``"standardize"`` or ``"whiten"``: each prior sample is first put through
+        :func:`standardize` or :func:`whiten` with the statistics of another prior sample of size
+        ``n_fit``, as the embeddings were with their training statistics (a fair floor). Needs a
+        prior with mean 0 and identity covariance.
+    n_fit : int, optional
+        The number of training embeddings behind those statistics, ``>= 2``; required with ``fit``.
 
     Returns
     -------
@@ -281,22 +323,28 @@ def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n
     check_positive_int("d", d)
     s = _check_knobs(n_draws, seed, n_projections)
     p = get_prior(prior)
-    return _cached_floor(metric, p, n, d, n_draws, s, n_projections if metric == "swd" else 0)
+    _check_fit(fit, n_fit, p, d)
+    if metric == "calibration":
+        calibration_batch(np.zeros((1, 2, d)), p, np.random.default_rng(0))  # refuses a prior other than N(0, I)
+    return _cached_floor(metric, p, n, d, n_draws, s, n_projections if metric == "swd" else 0, fit, n_fit)
 
 
 def _score(metric: str, z: ArrayLike, prior: str | Prior, n_draws: int, seed: SeedLike,
-           n_projections: int) -> DMScore:
+           n_projections: int, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     s = _check_knobs(n_draws, seed, n_projections)
     a = _as_embeddings(z)
     p = get_prior(prior)
+    _check_fit(fit, n_fit, p, a.shape[1])
     rng = np.random.default_rng([s, _STREAM_STATISTIC])
     statistic = float(_STATISTICS[metric](a[None], p, rng, n_projections)[0])
-    floor = noise_floor(metric, a.shape[0], a.shape[1], p, n_draws=n_draws, seed=s, n_projections=n_projections)
+    floor = noise_floor(metric, a.shape[0], a.shape[1], p, n_draws=n_draws, seed=s, n_projections=n_projections,
+                        fit=fit, n_fit=n_fit)
     ratio = statistic / floor if floor > 0 else math.inf
     return DMScore(metric, statistic, floor, ratio)
 
 
-def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0) -> DMScore:
+def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+             fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Mean one-sample Kolmogorov--Smirnov statistic over coordinates, against the prior's CDF.
 
     .. math:: \mathrm{KS} = \frac1d \sum_{k=1}^d \sup_x \big|\hat F_k(x) - F(x)\big| ,
@@ -315,16 +363,19 @@ def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
         Prior samples for the noise floor, ``>= 100``.
     seed : int or numpy.random.Generator
         Seed of the floor's samples.
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
 
     Returns
     -------
     DMScore
     """
-    return _score("ks", z, prior, n_draws, seed, 1)
+    return _score("ks", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
 def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
-                      seed: SeedLike = 0) -> DMScore:
+                      seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""2-Wasserstein distance between Gaussians fitted to ``z`` and to the prior.
 
     With ``m, C`` the sample mean and covariance of ``z`` and ``m_0, C_0`` the prior's,
@@ -345,17 +396,21 @@ def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: i
         Prior samples for the noise floor, ``>= 100``.
     seed : int or numpy.random.Generator
         Seed of the floor's samples.
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
 
     Returns
     -------
     DMScore
         ``statistic`` is ``W_2`` (not squared).
     """
-    return _score("w2", z, prior, n_draws, seed, 1)
+    return _score("w2", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
 def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projections: int = 50,
-                    n_draws: int = 200, seed: SeedLike = 0) -> DMScore:
+                    n_draws: int = 200, seed: SeedLike = 0, fit: str | None = None,
+                    n_fit: int | None = None) -> DMScore:
     r"""Sliced 2-Wasserstein distance between ``z`` and a fresh prior sample of the same size.
 
     .. math:: \mathrm{SW}_2 = \Big(\frac1P \sum_{p=1}^P \frac1n \sum_{i=1}^n
@@ -379,16 +434,19 @@ def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projection
         Prior samples for the noise floor, ``>= 100``.
     seed : int or numpy.random.Generator
         Seed.
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
 
     Returns
     -------
     DMScore
     """
-    return _score("swd", z, prior, n_draws, seed, n_projections)
+    return _score("swd", z, prior, n_draws, seed, n_projections, fit, n_fit)
 
 
 def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 100,
-               seed: SeedLike = 0) -> DMScore:
+               seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Classifier two-sample test: how well a k-NN classifier tells ``z`` from prior samples.
 
     With ``y`` an ``(n, d)`` prior sample (from ``numpy.random.default_rng([seed, 0])``), the
@@ -416,20 +474,95 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
         Prior samples for the noise floor, ``>= 100`` (about 10 ms each at ``n = 500, d = 8``).
     seed : int or numpy.random.Generator
         Seed of the prior sample, the folds, and the floor's samples.
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
 
     Returns
     -------
     DMScore
         ``name`` ``"c2st"``, ``statistic`` the accuracy.
     """
-    return _score("c2st", z, prior, n_draws, seed, 1)
+    return _score("c2st", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-_SCORERS = {"ks": ks_score, "w2": gaussian_w2_score, "swd": sliced_w2_score, "c2st": c2st_score}
+def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+                 fit: str | None = None, n_fit: int | None = None) -> DMScore:
+    r"""The radial law: KS distance between the law of :math:`\lVert z - \mu\rVert^2` and the prior's.
+
+    .. math:: \mathrm{rad} = \sup_t \big| \hat F_r(t) - F_{\chi^2_d}(t) \big| , \qquad
+              r_i = \lVert z_i\rVert^2 ,
+
+    for :math:`\mathcal N(0, I_d)`; for another prior, the two-sample KS distance to
+    :math:`\lVert y - \mu\rVert^2` of a fresh prior sample of the same size
+    (:func:`nine_utils.joint.radial_batch`). A thin shell (every point near one radius) with
+    unit-variance, Gaussian-looking coordinates passes :func:`ks_score` and fails this.
+
+    Parameters
+    ----------
+    z : array or tensor
+        Embeddings, shape ``(n, d)``, ``n >= 2``, finite.
+    prior : str or Prior
+        ``"normal"``, ``"uniform"`` or a :class:`~nine_utils.priors.Prior` with a sampler.
+    n_draws : int
+        Prior samples for the noise floor, ``>= 100``.
+    seed : int or numpy.random.Generator
+        Seed of the floor's samples (and of the reference sample of a two-sample test).
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
+
+    Returns
+    -------
+    DMScore
+    """
+    return _score("radial", z, prior, n_draws, seed, 1, fit, n_fit)
+
+
+def calibration_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+                      fit: str | None = None, n_fit: int | None = None) -> DMScore:
+    r"""Calibration error of the :math:`\chi^2` test: the largest :math:`|\mathrm{FPR}(\alpha) - \alpha|`.
+
+    .. math:: \mathrm{cal} = \max_{\alpha} \Big| \frac1n \sum_i
+              \mathbb 1\big[P(\chi^2_d > \lVert z_i\rVert^2) \le \alpha\big] - \alpha \Big| ,
+
+    over :data:`nine_utils.joint.CALIBRATION_ALPHAS` (0.01 to 0.9): how far from its nominal
+    level the false-alarm rate of a threshold on :math:`\lVert z\rVert^2` is, if ``z`` is taken
+    for :math:`\mathcal N(0, I)`. Its floor is the same error on true prior samples.
+
+    Parameters
+    ----------
+    z : array or tensor
+        Embeddings, shape ``(n, d)``, ``n >= 2``, finite.
+    prior : str or Prior
+        Must be ``"normal"``.
+    n_draws : int
+        Prior samples for the noise floor, ``>= 100``.
+    seed : int or numpy.random.Generator
+        Seed of the floor's samples.
+    fit, n_fit : str and int, optional
+        For embeddings standardized or whitened with ``n_fit`` training embeddings: the floor's
+        prior samples go through the same pipeline (:func:`noise_floor`).
+
+    Returns
+    -------
+    DMScore
+
+    Raises
+    ------
+    ValueError
+        For any prior but :math:`\mathcal N(0, I)`.
+    """
+    return _score("calibration", z, prior, n_draws, seed, 1, fit, n_fit)
+
+
+_SCORERS = {"ks": ks_score, "w2": gaussian_w2_score, "swd": sliced_w2_score, "c2st": c2st_score,
+            "radial": radial_score, "calibration": calibration_score}
 
 
 def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[str] = DEFAULT_METRICS,
-              n_draws: int = 200, seed: SeedLike = 0, n_projections: int = 50) -> dict[str, DMScore]:
+              n_draws: int = 200, seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
+              n_fit: int | None = None) -> dict[str, DMScore]:
     """Distribution-matching scores of ``z`` (shape ``(n, d)``) against ``prior``.
 
     Evaluate held-out embeddings in eval mode (running statistics, no noise).
@@ -442,7 +575,10 @@ def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[
         ``"normal"``, ``"uniform"`` or a :class:`~nine_utils.priors.Prior`.
     metrics : sequence of str
         Any of ``"ks"`` (:func:`ks_score`), ``"w2"`` (:func:`gaussian_w2_score`), ``"swd"``
-        (:func:`sliced_w2_score`) and ``"c2st"`` (:func:`c2st_score`); default the first three.
+        (:func:`sliced_w2_score`), ``"c2st"`` (:func:`c2st_score`), ``"radial"``
+        (:func:`radial_score`) and ``"calibration"`` (:func:`calibration_score`, ``N(0, I)``
+        only); default the first three. Report a joint test (:data:`JOINT_METRICS`) beside them:
+        a thin shell passes all three.
         ``"c2st"`` trains two classifiers per floor draw (about 2 s for its floor at
         ``n = 500, d = 8, n_draws = 200``, once per shape: floors are cached).
     n_draws : int
@@ -451,6 +587,9 @@ def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[
         Seed (a ``Generator`` gives one integer draw, shared by all metrics).
     n_projections : int
         Directions of the sliced distance.
+    fit, n_fit : str and int, optional
+        The embeddings were standardized or whitened with ``n_fit`` training embeddings: every
+        floor simulates that (:func:`noise_floor`).
 
     Returns
     -------
@@ -465,87 +604,11 @@ def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[
     s = _check_knobs(n_draws, seed, n_projections)
     a = _as_embeddings(z)
     p = get_prior(prior)
+    _check_fit(fit, n_fit, p, a.shape[1])
+    if "calibration" in metrics:
+        calibration_batch(a[None, :2], p, np.random.default_rng(0))  # refuses a prior other than N(0, I) first
     out = {}
     for m in metrics:
         kwargs = {"n_projections": n_projections} if m == "swd" else {}
-        out[m] = _SCORERS[m](a, p, n_draws=n_draws, seed=s, **kwargs)
+        out[m] = _SCORERS[m](a, p, n_draws=n_draws, seed=s, fit=fit, n_fit=n_fit, **kwargs)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Fair baselines: a raw representation standardized or whitened with training statistics
-# --------------------------------------------------------------------------------------------
-
-def _pair(z: ArrayLike, reference: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    a = as_numpy(z, "z")
-    r = as_numpy(reference, "reference", ndim=2)
-    if r.shape[0] < 2:
-        raise ValueError(f"reference needs at least 2 rows, got shape {r.shape}")
-    if a.ndim not in (1, 2) or a.shape[-1] != r.shape[1]:
-        raise ValueError(f"z must have shape (n, {r.shape[1]}) like the reference, got {a.shape}")
-    return a, r
-
-
-def standardize(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.ndarray:
-    r"""Standardize each coordinate with the mean and standard deviation of ``reference``.
-
-    .. math:: \tilde z_{ik} = \frac{z_{ik} - \bar r_k}{s_k}, \qquad
-              s_k^2 = \max\Big(\frac{1}{m - 1} \sum_j (r_{jk} - \bar r_k)^2,\; \varepsilon \max_l s_l^2\Big),
-
-    with ``r`` the reference (the training embeddings), so test data get the training statistics
-    and the reference itself comes out with mean 0 and unit variances (``ddof=1``). The floor
-    ``eps`` (relative to the largest variance) keeps a constant coordinate finite.
-
-    Parameters
-    ----------
-    z : array or tensor
-        Data to transform, shape ``(n, d)`` (or ``(d,)``).
-    reference : array or tensor
-        Shape ``(m, d)``, ``m >= 2``, not all constant.
-    eps : float
-        Relative variance floor, ``> 0``.
-
-    Returns
-    -------
-    np.ndarray
-        Float64, the shape of ``z``.
-    """
-    eps = check_positive_float("eps", eps)
-    a, r = _pair(z, reference)
-    var = r.var(axis=0, ddof=1)
-    if var.max() <= 0:
-        raise ValueError("reference is constant: nothing to standardize with")
-    return (a - r.mean(axis=0)) / np.sqrt(np.maximum(var, eps * var.max()))
-
-
-def whiten(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.ndarray:
-    r"""ZCA-whiten with the mean and covariance of ``reference``: :math:`(z - \bar r)\, C^{-1/2}`.
-
-    With :math:`C = V \operatorname{diag}(\lambda) V^\top` the reference covariance (``ddof=1``),
-    :math:`C^{-1/2} = V \operatorname{diag}\big(\max(\lambda, \varepsilon \lambda_{\max})^{-1/2}\big) V^\top`,
-    the symmetric (zero-phase) whitening, which of all whitening maps changes the data least.
-    The reference itself comes out with mean 0 and identity covariance (if no eigenvalue is
-    floored); test data get the training statistics.
-
-    Parameters
-    ----------
-    z : array or tensor
-        Data to transform, shape ``(n, d)`` (or ``(d,)``).
-    reference : array or tensor
-        Shape ``(m, d)``, ``m >= 2``, not all constant.
-    eps : float
-        Relative eigenvalue floor, ``> 0``.
-
-    Returns
-    -------
-    np.ndarray
-        Float64, the shape of ``z``.
-    """
-    eps = check_positive_float("eps", eps)
-    a, r = _pair(z, reference)
-    cov = np.atleast_2d(np.cov(r, rowvar=False))
-    lam, v = np.linalg.eigh(cov)
-    if lam.max() <= 0:
-        raise ValueError("reference is constant: nothing to whiten with")
-    inv_sqrt = (v / np.sqrt(np.maximum(lam, eps * lam.max()))) @ v.T
-    return (a - r.mean(axis=0)) @ inv_sqrt

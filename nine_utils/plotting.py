@@ -28,6 +28,8 @@ METHOD_COLORS: dict[str, str] = {
     "unnormalized": "#882255",  # wine (Tol): the same model without the normalization
     "standardized": "#44AA99",  # teal (Tol): an input or embedding standardized per coordinate
     "whitened": "#332288",      # indigo (Tol): an embedding whitened (decorrelated) after training
+    "learned": "#DDCC77",       # sand (Tol): DIM with a learned critic, standardized
+    "learned_whitened": "#88CCEE",  # cyan (Tol): DIM with a learned critic, whitened
     # MI estimators
     "infonce": "#56B4E9",       # sky blue (Okabe-Ito)
     "nwj": "#117733",           # green (Tol)

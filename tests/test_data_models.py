@@ -139,3 +139,23 @@ def test_critic_argument_errors():
         SeparableCritic(4, temperature=0.0)
     with pytest.raises(ValueError, match="match"):
         SeparableCritic(4, 5)
+
+
+def test_mixture_split_is_clustered_standardized_and_seeded():
+    from nine_utils.data import mixture_split
+
+    s = mixture_split(n_train=600, n_test=200, n_components=4, dim=6, seed=3)
+    assert s.x_train.shape == (600, 6) and s.x_test.shape == (200, 6) and s.x_train.dtype == torch.float32
+    np.testing.assert_allclose(s.x_train.mean(0).numpy(), 0, atol=1e-5)  # the training rows set the scale
+    np.testing.assert_allclose(s.x_train.std(0).numpy(), 1, atol=1e-4)
+    assert set(s.y_train.tolist()) == {0, 1, 2, 3}
+    # clustered: a point is much closer to its own cluster's mean than to any other
+    means = torch.stack([s.x_train[s.y_train == k].mean(0) for k in range(4)])
+    nearest = torch.cdist(s.x_test, means).argmin(1)
+    assert (nearest == s.y_test).float().mean() > 0.95
+    again = mixture_split(n_train=600, n_test=200, n_components=4, dim=6, seed=3)
+    assert torch.equal(s.x_test, again.x_test)
+    with pytest.raises(ValueError, match="n_components"):
+        mixture_split(n_components=1)
+    with pytest.raises(ValueError, match="separation"):
+        mixture_split(separation=float("nan"))
