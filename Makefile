@@ -6,6 +6,7 @@
 #   make nav      regenerate each notebook's links/badges, its Colab cell and the README table
 #   make student  regenerate the student copies in notebooks/student/
 #   make site     build the course book (Sphinx, the notebooks with their outputs) in site/
+#   make map      rerun notebook 03 over its full map (4 dimensions x 4 view strengths, digits and a mixture)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ TORCH_CONSTRAINT ?= constraints.txt
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: help setup run test lab refresh nav student site clean
+.PHONY: help setup run test lab refresh nav student site clean map
 .DEFAULT_GOAL := help
 
 help:
@@ -27,7 +28,8 @@ help:
 	@echo "make nav      regenerate the notebooks' previous/next links, badges, Colab cell and the README table"
 	@echo "make student  write the student copies (solutions removed, outputs stripped) to notebooks/student/"
 	@echo "make site     build the course book in site/: every notebook with its outputs, search, math (open site/index.html)"
-	@echo "make sweep    example sweep: notebook 03 over 3 seeds, trade-off figure with bands"
+	@echo "make sweep    example sweep: notebook 03's sigma trade-off at d = 2 over 3 seeds, figure with bands"
+	@echo "make map      rerun notebook 03 over its full map (d x view strength, digits and a mixture) into data/gaussian_map.json (~15 min on 2 cores)"
 	@echo "make clean    remove results/ and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT))
@@ -75,13 +77,20 @@ student: setup
 site: setup
 	$(BIN)/python -m nine_utils.course.site --out site
 
+# The full map of notebook 03 (data/gaussian_map.json, committed): the notebook over d in {2, 4, 8, 16} x view strength
+# in {0, 0.05, 0.1, 0.2}, 3 seeds, on the digits and on a clustered mixture, one data set per core.
+map: setup
+	TQDM_DISABLE=1 $(BIN)/python -m nine_utils.course.gaussian_map --out data/gaussian_map.json --jobs 2
+
 clean:
 	rm -rf results .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
-# Example sweep: notebook 03's sigma trade-off over 3 seeds, with error bands (results/sweeps/sigma-tradeoff/).
+# Example sweep: notebook 03's sigma trade-off at d = 2 over 3 seeds (one seed a run), with error bands
+# (results/sweeps/sigma-tradeoff/).
 SWEEP_NOTEBOOK ?= 03_gaussian_matching
-SWEEP_ARGS ?= -p seed 0 1 2 --jobs 2 --name sigma-tradeoff --explode sigma_sweep --plot sigma probe_acc --plot sigma ks_ratio
+SWEEP_ARGS ?= -p seed 0 1 2 --set n_seeds 1 --set map_dims '[2]' --set map_views '[0.2]' --jobs 2 --name sigma-tradeoff \
+	--explode sigma_sweep --plot sigma probe_acc --plot sigma radial_ks_ratio
 
 .PHONY: sweep
 sweep: setup
