@@ -42,3 +42,27 @@ def test_the_map_covers_the_notebooks_default_cells_for_every_data_set():
                     entry = rows[row]["radial_ks_ratio"]
                     assert len(entry["by_seed"]) == defaults["n_seeds"], (name, d, view, row)
                     assert abs(sum(entry["by_seed"]) / len(entry["by_seed"]) - entry["mean"]) < 1e-9
+
+
+def test_make_map_gathers_each_data_sets_map_into_one_file(tmp_path, monkeypatch):
+    """The collection step of ``make map``, with the notebook runs replaced by made-up results files."""
+    ran = []
+
+    def fake_run(dataset, folder):
+        ran.append(dataset)
+        return {"parameters": {"dataset": dataset, "results_dir": str(folder), "epochs": 7, "seed": 0},
+                "metrics": {"map": {"2": {"0.2": {"nine": {"radial_ks_ratio": {"mean": len(dataset)}}}}},
+                            "n_seeds": 3},
+                "runtime_seconds": 1.5, "versions": {"torch": "x"}}
+
+    monkeypatch.setattr(gaussian_map, "run_one", fake_run)
+    out = tmp_path / "map.json"
+    assert gaussian_map.main(["--out", str(out), "--jobs", "1"]) == 0
+    content = json.loads(out.read_text())
+    assert sorted(ran) == sorted(gaussian_map.DATASETS)
+    assert content["parameters"] == {"epochs": 7, "seed": 0}  # what the notebook ran with, less what make map sets
+    assert content["grid"] == gaussian_map.GRID
+    for name in gaussian_map.DATASETS:
+        assert content[name]["map"]["2"]["0.2"]["nine"]["radial_ks_ratio"]["mean"] == len(name)
+        assert content[name]["n_seeds"] == 3
+    assert not list(tmp_path.glob("*.tmp"))  # written to a temporary file, then renamed
