@@ -110,14 +110,18 @@ def fit_batch(z: np.ndarray, reference: np.ndarray, how: str) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        Shape ``(B, n, d)``.
+        Shape ``(B, n, d)``. Variances and eigenvalues are floored as in :func:`standardize` and
+        :func:`whiten`, so a reference with fewer rows than columns stays finite.
     """
     check_choice("fit", how, FITS)
+    eps = 1e-12  # the relative floor of standardize() and whiten()
     mean = reference.mean(axis=1, keepdims=True)
     if how == "standardize":
-        return (z - mean) / reference.std(axis=1, ddof=1, keepdims=True)
+        var = reference.var(axis=1, ddof=1, keepdims=True)
+        return (z - mean) / np.sqrt(np.maximum(var, eps * var.max(axis=2, keepdims=True)))
     rc = reference - mean
     cov = np.swapaxes(rc, 1, 2) @ rc / (reference.shape[1] - 1)
     lam, v = np.linalg.eigh(cov)
+    lam = np.maximum(lam, eps * lam.max(axis=1, keepdims=True))
     inv_sqrt = (v / np.sqrt(lam)[:, None, :]) @ np.swapaxes(v, 1, 2)
     return (z - mean) @ inv_sqrt

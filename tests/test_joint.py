@@ -107,3 +107,12 @@ def test_calibration_refuses_other_priors_and_fit_refuses_priors_without_unit_mo
     with pytest.raises(ValueError, match="NaN"):
         nu.radial_score(np.full((10, 2), np.nan))
     assert nu.radial_score(z, prior="uniform").ratio > 0  # the two-sample radial law works for any prior
+
+
+def test_fit_batch_stays_finite_with_fewer_reference_rows_than_columns():
+    rng = np.random.default_rng(4)
+    z, ref = rng.standard_normal((2, 10, 6)), rng.standard_normal((2, 3, 6))
+    for how in ("standardize", "whiten"):
+        got = fit_batch(z, ref, how)
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got[1], (nu.standardize if how == "standardize" else nu.whiten)(z[1], ref[1]), atol=1e-6)
