@@ -60,8 +60,10 @@ SOURCES: tuple[str, ...] = ("normal", "uniform")
 class Prior(Protocol):
     """What the metrics need from a prior on ``R^d``.
 
-    ``name`` identifies the prior: it is part of the cache key of the noise floors, so two
-    different priors must not share a name.
+    ``name`` labels the prior in messages. The noise floors are cached by the prior itself
+    (its ``==`` and ``hash``): the priors of this module compare equal exactly when their
+    :attr:`key`, which holds their real parameters, is equal, never by name alone. A prior of
+    your own that defines neither is cached by identity, which is always safe.
     """
 
     name: str
@@ -92,6 +94,28 @@ def _describe(dist: Any) -> str:
     return f"{dist.dist.name}({', '.join(args)})"
 
 
+def _exact(value: Any) -> str:
+    """An exact, hashable text of a parameter: numbers at full precision (``repr`` of each float)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    try:
+        return repr(np.asarray(value, dtype=np.float64).tolist())
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class _KeyedPrior:
+    """Equality and hash by :attr:`key`: the prior's type and its real parameters (not its name)."""
+
+    key: tuple
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _KeyedPrior) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
 def _check_scipy_dist(dist: Any) -> None:
     """Refuse anything but a frozen, continuous 1-D ``scipy.stats`` distribution."""
     if isinstance(dist, (stats.rv_continuous, stats.rv_discrete)):
@@ -104,7 +128,7 @@ def _check_scipy_dist(dist: Any) -> None:
         raise ValueError(f"a prior must be continuous; scipy.stats.{dist.dist.name} is discrete")
 
 
-class FactorizedPrior:
+class FactorizedPrior(_KeyedPrior):
     """A prior with i.i.d. coordinates, each following a frozen 1-D ``scipy.stats`` distribution.
 
     Parameters
@@ -114,8 +138,9 @@ class FactorizedPrior:
         ``scipy.stats.beta`` itself is refused). Continuous; needs a finite mean and variance
         for ``"w2"``.
     name : str, optional
-        Identifies the prior (and its cached floors). Defaults to a description of ``dist``
-        such as ``"beta(2, 5)"``.
+        Labels the prior. Defaults to a description of ``dist`` such as ``"beta(2, 5)"``. The
+        cached floors are keyed by the distribution's family and parameters (:attr:`key`), so two
+        priors with one name but other parameters never share a floor.
 
     Raises
     ------
@@ -127,15 +152,11 @@ class FactorizedPrior:
         _check_scipy_dist(dist)
         self.dist = dist
         self.name = name or _describe(dist)
+        self.key = (type(self).__name__, dist.dist.name, tuple(_exact(a) for a in dist.args),
+                    tuple((k, _exact(v)) for k, v in sorted(dist.kwds.items())))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FactorizedPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("FactorizedPrior", self.name))
 
     def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
         """``n`` i.i.d. draws in ``d`` dimensions, shape ``(n, d)``, float64."""
@@ -221,7 +242,23 @@ def _torch_method(dist: torch.distributions.Distribution, method: str, x: torch.
                          "FactorizedPrior") from None
 
 
-class TorchFactorizedPrior:
+def _torch_parameters(dist: torch.distributions.Distribution) -> dict[str, torch.Tensor]:
+    """The tensor parameters a torch distribution declares (``arg_constraints``), by name."""
+    out = {}
+    for k in sorted(getattr(dist, "arg_constraints", {})):
+        try:
+            v = getattr(dist, k)
+        except (AttributeError, NotImplementedError, RuntimeError):
+            continue
+        if isinstance(v, torch.Tensor):
+            out[k] = v
+    return out
+
+
+_FINGERPRINT_U = np.linspace(0.02, 0.98, 25)  # quantile levels whose values identify a 1-D law
+
+
+class TorchFactorizedPrior(_KeyedPrior):
     """A prior with i.i.d. coordinates following a 1-D ``torch.distributions`` distribution.
 
     Uses the distribution's ``cdf``, ``icdf`` and ``mean``/``variance``. The CDF is defined on
@@ -238,7 +275,11 @@ class TorchFactorizedPrior:
     dist : torch.distributions.Distribution
         A scalar (batch shape ``()``) distribution, e.g. ``torch.distributions.Laplace(0., 1.)``.
     name : str, optional
-        Identifies the prior; defaults to ``repr(dist)``.
+        Labels the prior; defaults to the distribution's class and parameters, e.g.
+        ``"HalfNormal(scale=3.0)"``. The cached floors are keyed by :attr:`key`: the class, the
+        declared parameters and the quantiles at 25 levels (the ``repr`` of many torch
+        distributions, ``HalfNormal`` and every ``TransformedDistribution`` among them, omits
+        their parameters, so it cannot tell them apart).
 
     Raises
     ------
@@ -252,17 +293,15 @@ class TorchFactorizedPrior:
         median = _torch_method(dist, "icdf", torch.tensor(0.5, dtype=torch.float64))
         _torch_method(dist, "cdf", median)
         self.dist = dist
-        self.name = name or repr(dist)
+        params = _torch_parameters(dist)
+        self.name = name or f"{type(dist).__name__}({', '.join(f'{k}={float(v):g}' for k, v in params.items())})"
         self._median = float(median)
+        quantiles = dist.icdf(torch.as_tensor(_FINGERPRINT_U, dtype=torch.float64)).double().numpy()
+        self.key = ("TorchFactorizedPrior", type(dist).__name__,
+                    tuple((k, _exact(v)) for k, v in params.items()), _exact(quantiles))
 
     def __repr__(self) -> str:
         return f"TorchFactorizedPrior(name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TorchFactorizedPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("TorchFactorizedPrior", self.name))
 
     def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
         return self.ppf(np.clip(as_generator(seed).random((n, d)), _U_EPS, 1.0 - _U_EPS))
@@ -285,7 +324,7 @@ class TorchFactorizedPrior:
         return float(self.dist.variance) * np.eye(d)
 
 
-class SampledPrior:
+class SampledPrior(_KeyedPrior):
     """A prior known only through a sampler, e.g. a non-factorized 2-D banana or mixture.
 
     Good for the sliced metric (``"swd"``), the classifier test (``"c2st"``) and, through a mean
@@ -295,30 +334,31 @@ class SampledPrior:
     Parameters
     ----------
     name : str
-        Identifies the prior (and its cached floors).
+        Labels the prior.
     sampler : callable
         ``(n, generator) -> array (n, dim)`` drawing with the numpy ``Generator`` it is given.
     dim : int
         Dimension of the samples.
     reference_size : int
         Draws used to estimate the mean and covariance.
+    key : hashable, optional
+        The sampler's parameters, exactly (e.g. ``("banana", c, s)``): priors with equal keys,
+        dimension and ``reference_size`` share cached floors. Default: the ``sampler`` object
+        itself, so only this prior's sampler reuses them.
     """
 
     def __init__(self, name: str, sampler: Callable[[int, np.random.Generator], np.ndarray], dim: int,
-                 reference_size: int = 200_000) -> None:
+                 reference_size: int = 200_000, key: Any = None) -> None:
         check_positive_int("dim", dim)
         check_positive_int("reference_size", reference_size, minimum=2)
+        if not callable(sampler):
+            raise ValueError(f"sampler must be a callable (n, numpy Generator) -> array (n, dim), got {sampler!r}")
         self.name, self.sampler, self.dim, self.reference_size = name, sampler, dim, reference_size
+        self.key = ("SampledPrior", sampler if key is None else key, dim, reference_size)
         self._moments: tuple[np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return f"SampledPrior(name={self.name!r}, dim={self.dim})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SampledPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("SampledPrior", self.name))
 
     def _check_dim(self, d: int) -> None:
         if d != self.dim:
@@ -539,7 +579,7 @@ def banana_prior(curvature: float = 0.5, scale: float = 1.0) -> SampledPrior:
         x = rng.standard_normal((n, 2))
         return np.stack([s * x[:, 0], x[:, 1] + c * (x[:, 0] ** 2 - 1.0)], axis=1)
 
-    return SampledPrior(f"banana(c={c}, s={s})", sampler, dim=2)
+    return SampledPrior(f"banana(c={c}, s={s})", sampler, dim=2, key=("banana", c, s))
 
 
 def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior:
@@ -552,7 +592,7 @@ def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior
     std : float
         ``s > 0``.
     """
-    mu = as_numpy(centers, "centers")
+    mu = as_numpy(centers, "centers").copy()  # the sampler and the key hold this copy
     if mu.ndim != 2 or mu.shape[0] < 1:
         raise ValueError(f"centers must have shape (k, d), got {mu.shape}")
     s = check_positive_float("std", std)
@@ -561,4 +601,4 @@ def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior
         return mu[rng.integers(0, mu.shape[0], n)] + s * rng.standard_normal((n, mu.shape[1]))
 
     return SampledPrior(f"mixture(k={mu.shape[0]}, std={s}, centers={mu.round(3).tolist()})", sampler,
-                        dim=mu.shape[1])
+                        dim=mu.shape[1], key=("mixture", s, _exact(mu)))

@@ -7,6 +7,7 @@ import torch
 from scipy import stats
 
 from nine_utils import dm
+from nine_utils import priors as nu_priors
 from nine_utils.dm import (
     DMScore,
     dm_report,
@@ -293,3 +294,38 @@ def test_whiten_floors_tiny_eigenvalues_and_refuses_bad_input():
         whiten(x, np.ones((10, 2)))
     with pytest.raises(ValueError, match="eps"):
         standardize(x, x, eps=0.0)
+
+
+# ------------------------------------------------------------------ floors keyed by the real prior
+
+def test_floors_of_priors_with_one_repr_but_other_parameters_are_apart():
+    # torch's repr of HalfNormal omits its scale ("HalfNormal()"): the floors were cached by that
+    # name, so HalfNormal(3) got HalfNormal(1)'s W2 floor and a true HalfNormal(3) sample read
+    # "not matched" (ratio about 1.45)
+    dm._cached_floor.cache_clear()
+    one, three = torch.distributions.HalfNormal(1.0), torch.distributions.HalfNormal(3.0)
+    assert repr(one) == repr(three)
+    assert get_prior(one) != get_prior(three) and get_prior(one) == get_prior(torch.distributions.HalfNormal(1.0))
+    f1 = noise_floor("w2", 300, 2, one, seed=3)
+    f3 = noise_floor("w2", 300, 2, three, seed=3)
+    assert f3 == pytest.approx(3 * f1, rel=1e-6)  # a scale-3 prior: every sample, and so the floor, x 3
+    z = np.abs(np.random.default_rng(0).standard_normal((300, 2))) * 3.0
+    assert gaussian_w2_score(z, three, seed=3).ratio < 1.2
+
+
+def test_floors_of_nearby_mixtures_and_scipy_priors_with_one_name_are_apart():
+    dm._cached_floor.cache_clear()
+    centers = np.array([[-2.0, 0.0], [2.0, 0.0]])
+    a = nu_priors.gaussian_mixture_prior(centers)
+    b = nu_priors.gaussian_mixture_prior(centers + 1e-4)  # the same name: centres rounded to 3 decimals
+    assert a.name == b.name and a != b
+    assert a == nu_priors.gaussian_mixture_prior(centers.copy())  # the same parameters share floors
+    fa, fb = noise_floor("swd", 200, 2, a, seed=1), noise_floor("swd", 200, 2, b, seed=1)
+    assert fa != fb
+    dm._cached_floor.cache_clear()
+    assert noise_floor("swd", 200, 2, b, seed=1) == fb  # what b's floor is, computed afresh
+    # a name given by hand does not key the floor either
+    beta25 = nu_priors.FactorizedPrior(stats.beta(2, 5), name="beta")
+    beta35 = nu_priors.FactorizedPrior(stats.beta(3, 5), name="beta")
+    assert beta25 != beta35
+    assert noise_floor("w2", 200, 2, beta25, seed=1) != noise_floor("w2", 200, 2, beta35, seed=1)
