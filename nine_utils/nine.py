@@ -35,8 +35,6 @@ import math
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.optim.swa_utils import update_bn
 
 from ._arrays import ArrayLike, as_tensor
 from ._checks import check_positive_float, check_positive_int
@@ -771,56 +769,70 @@ def _module_device(module: nn.Module) -> torch.device:
 
 
 def recalibrate(encoder: nn.Module, x: ArrayLike, batch_size: int = 1024) -> int:
-    r"""Re-estimate every batch-norm running statistic of ``encoder`` on clean inputs ``x``.
+    r"""Re-estimate the statistics of the encoder's NINE head on clean inputs ``x``.
 
-    Training leaves running statistics that are an exponential average over the last few
+    Training leaves the head's running statistics an exponential average over the last few
     (augmented) batches, so an eval-mode embedding is normalized only approximately. This resets
-    them and passes ``x`` once through the encoder in train mode, without gradients, with a
-    cumulative average (``torch.optim.swa_utils.update_bn``, ``momentum=None``). ``x`` is cut
-    into :math:`k = \max(1, \lfloor N / \text{batch\_size} \rfloor)` consecutive batches
-    :math:`B_1, \dots, B_k` whose sizes differ by at most one; afterwards each layer holds
+    them and passes ``x`` once through the encoder, without gradients, with a cumulative average
+    (``momentum=None``, as ``torch.optim.swa_utils.update_bn``). Only the head's normalization is
+    in train mode during that pass; the rest of the encoder runs in **eval mode**, as it will be
+    used: dropout is off and a backbone's batch-norm layers (a frozen backbone's included) keep
+    their running statistics and are left unchanged. ``x`` is cut into
+    :math:`k = \max(1, \lfloor N / \text{batch\_size} \rfloor)` consecutive batches
+    :math:`B_1, \dots, B_k` whose sizes differ by at most one; afterwards the head holds
 
     .. math:: \hat\mu = \frac1k \sum_{j=1}^k \operatorname{mean}(h(B_j)), \qquad
               \hat v = \frac1k \sum_{j=1}^k \operatorname{var}_{\text{unbiased}}(h(B_j)) ,
 
-    with ``h`` the layer's input. Parameters are untouched; momenta, the train/eval mode of every
-    submodule and the encoder's device are as they were.
+    with ``h`` the head's input. Parameters are untouched; momenta, the train/eval mode of every
+    submodule and the encoder's device are as they were. Torch's global random state is the same
+    after the call as before it.
 
     Parameters
     ----------
     encoder : nn.Module
-        Holds zero or more batch-norm layers (e.g. a :class:`GaussianNINEHead`).
+        Holds zero or one NINE head (:func:`find_head`), e.g. ends with a :class:`GaussianNINEHead`.
     x : array-like or torch.Tensor
-        Clean inputs, shape ``(N, ...)``, ``N >= 2``; no augmentation. Converted to float32 (an
-        integer tensor is kept as it is) and moved batch by batch to the encoder's device.
+        Clean inputs, shape ``(N, ...)``, ``N >= 2``, finite; no augmentation. Converted to
+        float32 (an integer tensor is kept as it is) and moved batch by batch to the encoder's device.
     batch_size : int
         Approximate batch size, ``>= 2``.
 
     Returns
     -------
     int
-        Number of batch-norm layers updated (``0`` leaves the encoder unchanged and runs nothing).
+        Number of normalization layers updated: 1 with a head, 0 without one (the encoder is then
+        left unchanged and nothing runs).
 
     Raises
     ------
     ValueError
-        For ``batch_size < 2`` or fewer than 2 inputs, before anything runs.
+        For ``batch_size < 2``, fewer than 2 inputs, non-finite inputs, or an encoder with more
+        than one head or a head that is not its last layer, before anything runs.
     """
     check_positive_int("batch_size", batch_size, minimum=2)
     x = _as_inputs(x, "x")
     if x.dim() < 1 or x.shape[0] < 2:
         raise ValueError(f"x must hold at least 2 inputs, got shape {tuple(x.shape)}")
-    norms = [m for m in encoder.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
-    if not norms:
+    head = find_head(encoder)
+    if head is None or not head.norm.track_running_stats:
         return 0
+    norm = head.norm
     modes = [(m, m.training) for m in encoder.modules()]
-    momenta = [(m, m.momentum) for m in encoder.modules() if isinstance(m, _BatchNorm)]
+    momentum = norm.momentum
+    device = _module_device(encoder)
     batches = torch.tensor_split(x, max(1, x.shape[0] // batch_size))
+    forked = [device.index or 0] if device.type == "cuda" else []
     try:
-        update_bn(batches, encoder, device=_module_device(encoder))
+        with torch.no_grad(), torch.random.fork_rng(devices=forked):
+            encoder.eval()
+            norm.reset_running_stats()
+            norm.momentum = None
+            norm.train()
+            for batch in batches:
+                encoder(batch.to(device))
     finally:
-        for m, momentum in momenta:
-            m.momentum = momentum
+        norm.momentum = momentum
         for m, mode in modes:
             m.training = mode
-    return len(norms)
+    return 1
