@@ -753,10 +753,21 @@ def check_critic(head: NINEHead | None, critic: nn.Module) -> None:
 
 def _as_inputs(x: ArrayLike, name: str = "x") -> torch.Tensor:
     """Encoder inputs as a tensor: float32 (:func:`~nine_utils._arrays.as_tensor`), except that an
-    integer or boolean tensor (row indices, token ids) is returned unchanged."""
+    integer or boolean tensor (row indices, token ids) is returned unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the inputs hold NaN or infinite values (they would train NaN weights silently).
+    """
     if isinstance(x, torch.Tensor) and not (x.is_floating_point() or x.is_complex()):
         return x
-    return as_tensor(x, name)
+    t = as_tensor(x, name)
+    if not bool(torch.isfinite(t).all()):
+        bad = (~torch.isfinite(t)).reshape(t.shape[0], -1).any(1).nonzero()[0].item() if t.dim() else 0
+        raise ValueError(f"{name} contains NaN or infinite values (the first in row {bad}); "
+                         "clean or drop those rows before training or embedding")
+    return t
 
 
 def _module_device(module: nn.Module) -> torch.device:
