@@ -266,6 +266,26 @@ def _check_fit(fit: str | None, n_fit: int | None, prior: Prior, d: int) -> None
                          f"them; {prior!r} does not")
 
 
+C2ST_MIN_N = 10
+"""Fewest embeddings :func:`c2st_score` accepts: with 2 points its floor is 1 (accuracy can be
+nothing but 0, 0.5 or 1), so every sample would read "matched"; 10 gives 5 per class and fold."""
+
+
+def _check_metric(metric: str, prior: Prior, n: int, d: int) -> None:
+    """Refuse, before any work, a metric that cannot be computed for this prior or sample size."""
+    if metric == "c2st" and n < C2ST_MIN_N:
+        raise ValueError(f"c2st needs n >= {C2ST_MIN_N} embeddings (a classifier trained and tested on "
+                         f"{n} points per class cannot tell anything apart), got n={n}")
+    if metric == "w2":
+        m, c = prior.mean(d), prior.cov(d)
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(c))):
+            raise ValueError(f"metric 'w2' compares means and covariances, and the prior {prior.name!r} has no finite "
+                             f"mean or variance (mean {np.asarray(m).ravel()[:1]}, variance "
+                             f"{np.diagonal(np.asarray(c))[:1]}); use 'ks', 'swd' or 'c2st' for it")
+    if metric == "calibration":
+        calibration_batch(np.zeros((1, 2, d)), prior, np.random.default_rng(0))  # refuses a prior other than N(0, I)
+
+
 @functools.lru_cache(maxsize=256)
 def _cached_floor(metric: str, prior: Prior, n: int, d: int, n_draws: int, seed: int,
                   n_projections: int, fit: str | None = None, n_fit: int | None = None) -> float:
@@ -324,8 +344,7 @@ def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n
     s = _check_knobs(n_draws, seed, n_projections)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, d)
-    if metric == "calibration":
-        calibration_batch(np.zeros((1, 2, d)), p, np.random.default_rng(0))  # refuses a prior other than N(0, I)
+    _check_metric(metric, p, n, d)
     return _cached_floor(metric, p, n, d, n_draws, s, n_projections if metric == "swd" else 0, fit, n_fit)
 
 
@@ -335,6 +354,7 @@ def _score(metric: str, z: ArrayLike, prior: str | Prior, n_draws: int, seed: Se
     a = _as_embeddings(z)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, a.shape[1])
+    _check_metric(metric, p, *a.shape)
     rng = np.random.default_rng([s, _STREAM_STATISTIC])
     statistic = float(_STATISTICS[metric](a[None], p, rng, n_projections)[0])
     floor = noise_floor(metric, a.shape[0], a.shape[1], p, n_draws=n_draws, seed=s, n_projections=n_projections,
@@ -467,7 +487,7 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
     Parameters
     ----------
     z : array or tensor
-        Embeddings, shape ``(n, d)``, ``n >= 2``, finite.
+        Embeddings, shape ``(n, d)``, ``n >= 10`` (:data:`C2ST_MIN_N`), finite.
     prior : str or Prior
         ``"normal"``, ``"uniform"`` or anything with a sampler (a :class:`~nine_utils.priors.SampledPrior` too).
     n_draws : int
@@ -605,8 +625,8 @@ def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[
     a = _as_embeddings(z)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, a.shape[1])
-    if "calibration" in metrics:
-        calibration_batch(a[None, :2], p, np.random.default_rng(0))  # refuses a prior other than N(0, I) first
+    for m in metrics:  # every metric's refusal comes before any work
+        _check_metric(m, p, *a.shape)
     out = {}
     for m in metrics:
         kwargs = {"n_projections": n_projections} if m == "swd" else {}

@@ -424,8 +424,14 @@ class NINEHead(nn.Module):
         return float(getattr(self, NOISE_PARAMETER[self.family]))
 
     def _check_input(self, z: torch.Tensor) -> None:
-        if z.dim() != 2 or z.shape[1] != self.dim:
-            raise ValueError(f"expected embeddings of shape (n, {self.dim}), got {tuple(z.shape)}")
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.dim:
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"expected embeddings of shape (n, {self.dim}), got {shape}")
+        stats = self.norm.running_mean
+        if stats is not None and z.dtype != stats.dtype:
+            raise ValueError(f"the embeddings are {z.dtype} but the head's statistics are {stats.dtype}: "
+                             f"convert one to the other (z.to({stats.dtype}), or head.to({z.dtype}) with the "
+                             "encoder before training)")
 
     def channel(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The noisy channel, ``(n, dim) -> (n, dim)``, applied in train mode only."""

@@ -446,7 +446,8 @@ def curve_summary(epochs: ArrayLike, per_seed: ArrayLike, total_epochs: int) -> 
     ----------
     epochs : array-like, shape ``(n_points,)``
         The checkpoints at which the curve was measured (as :func:`train_infomax`'s ``callback``
-        sees them: 1 after the first epoch).
+        sees them: 1 after the first epoch), distinct, in any order (the columns of
+        ``per_seed`` follow them).
     per_seed : array-like, shape ``(n_seeds, n_points)``
         The measured quantity, one row per seed.
     total_epochs : int
@@ -469,6 +470,10 @@ def curve_summary(epochs: ArrayLike, per_seed: ArrayLike, total_epochs: int) -> 
     ys = as_numpy(per_seed, "per_seed", ndim=2)
     if ys.shape[0] < 1 or ep.shape[0] < 1 or ys.shape[1] != ep.shape[0]:
         raise ValueError(f"per_seed must have shape (n_seeds >= 1, {ep.shape[0]} >= 1) to match epochs, got {ys.shape}")
+    order = np.argsort(ep, kind="stable")  # checkpoints in any order: "first" and "final" are by epoch
+    ep, ys = ep[order], ys[:, order]
+    if np.any(np.diff(ep) == 0):
+        raise ValueError(f"epochs must not repeat a checkpoint, got {as_numpy(epochs, 'epochs').tolist()}")
 
     def mean_where(mask: np.ndarray) -> float:
         return float(ys[:, mask].mean()) if mask.any() else float("nan")

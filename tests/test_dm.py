@@ -329,3 +329,20 @@ def test_floors_of_nearby_mixtures_and_scipy_priors_with_one_name_are_apart():
     beta35 = nu_priors.FactorizedPrior(stats.beta(3, 5), name="beta")
     assert beta25 != beta35
     assert noise_floor("w2", 200, 2, beta25, seed=1) != noise_floor("w2", 200, 2, beta35, seed=1)
+
+
+def test_metrics_that_cannot_be_computed_are_refused_before_any_work():
+    # w2 against a Cauchy prior failed inside scipy ("mean2 contains NaN"); c2st on 2 points
+    # reported "matched" (its floor is 1)
+    cauchy = stats.cauchy()
+    with pytest.raises(ValueError, match="metric 'w2' compares means and covariances.*use 'ks', 'swd' or 'c2st'"):
+        noise_floor("w2", 50, 2, cauchy)
+    with pytest.raises(ValueError, match="metric 'w2'"):
+        dm_report(normal(0, 50, 2), cauchy)  # the default metrics include w2
+    assert dm_report(normal(0, 50, 2), cauchy, metrics=["ks", "swd"])["ks"].ratio > 1
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10 embeddings.*got n=2"):
+        dm.c2st_score(normal(0, 2, 2))
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10"):
+        dm_report(normal(0, 4, 2), metrics=["ks", "c2st"])
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10"):
+        noise_floor("c2st", 2, 2)

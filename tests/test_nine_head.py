@@ -195,3 +195,11 @@ def test_bare_likelihood_falls_short_with_a_softmax_over_the_noisy_side():
     u, y = channel_pairs(2048, 1, sigma, seed=3)
     bare = infonce(GaussianChannelCritic(sigma, marginal=False)(u, y)).item()
     assert bare < gaussian_capacity(1, sigma) - 0.08
+
+
+def test_a_float64_batch_into_a_float32_head_is_one_clear_error():
+    # it failed inside batch norm with "mixed dtype"
+    head = GaussianNINEHead(4, sigma=0.5)
+    with pytest.raises(ValueError, match=r"embeddings are torch.float64 but the head's statistics are torch.float32"):
+        head(torch.randn(8, 4, dtype=torch.float64))
+    assert head.double()(torch.randn(8, 4, dtype=torch.float64)).dtype == torch.float64

@@ -378,3 +378,14 @@ def test_integer_row_indices_still_train_through_an_augment():
     hist = train_infomax(enc, critic, torch.arange(30), lambda idx, g: bank[idx] + 0.1 * torch.randn(
         len(idx), 5, generator=g), epochs=1, batch_size=10, progress=False, device="cpu")
     assert hist.steps == 3
+
+
+def test_curve_summary_reads_checkpoints_in_any_order_and_refuses_repeats():
+    # "first" and "final" were the first and last columns, whatever their epochs
+    epochs = [2, 4, 6, 8, 10, 12]
+    per_seed = np.array([[9.0, 7.0, 5.0, 4.0, 3.0, 2.0], [7.0, 5.0, 3.0, 2.0, 1.0, 0.0]])
+    shuffled = [5, 0, 3, 1, 4, 2]
+    out = nu.curve_summary(np.array(epochs)[shuffled], per_seed[:, shuffled], total_epochs=12)
+    assert out == nu.curve_summary(epochs, per_seed, total_epochs=12)
+    with pytest.raises(ValueError, match="epochs must not repeat a checkpoint"):
+        nu.curve_summary([2, 2], [[1.0, 2.0]], total_epochs=4)
