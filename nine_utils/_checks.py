@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
+from typing import Any
 
 
 def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:
@@ -38,3 +40,14 @@ def check_fraction(name: str, value: float) -> float:
     if not 0.0 < v < 1.0:
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
     return v
+
+
+def renamed(owner: str, old: str, new: str, old_value: Any, new_value: Any) -> Any:
+    """The value of a keyword renamed from ``old`` to ``new``: ``old_value`` (with a ``FutureWarning``)
+    if only it was given, else ``new_value``; ``ValueError`` if both were given."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise ValueError(f"{owner}: pass {new}= only ({old}= is its old name)")
+    warnings.warn(f"{owner}: {old}= is renamed {new}=; {old}= will be removed", FutureWarning, stacklevel=3)
+    return old_value

@@ -472,11 +472,15 @@ class GaussianNINEHead(NINEHead):
         Noise standard deviation, finite and ``> 0``.
     momentum : float
         Momentum of the running statistics, in ``(0, 1]`` (see ``nn.BatchNorm1d``).
-    eps : float
-        Added to the variance before the square root, ``> 0`` (not a noise level). The default
-        is far below ``nn.BatchNorm1d``'s ``1e-5`` because freshly initialised encoders can have
-        output variances of that order (``ConvEncoder`` on digits: about ``5e-6``), and ``1e-5``
-        would then leave the output with a standard deviation near 0.6 instead of 1.
+    bn_eps : float
+        Added to the variance before the square root, finite and ``> 0`` (not a noise level). The
+        default is far below ``nn.BatchNorm1d``'s ``1e-5`` because freshly initialised encoders
+        can have output variances of that order (``ConvEncoder`` on digits: about ``5e-6``), and
+        ``1e-5`` would then leave the output with a standard deviation near 0.6 instead of 1.
+    eps : no longer accepted
+        The old name of ``bn_eps``. It read like the uniform head's noise half-width
+        (``GaussianNINEHead(4, sigma=0.5, eps=0.5)`` trained with output std 0.8), so passing it
+        is a ``ValueError`` that says which name to use.
 
     Attributes
     ----------
@@ -488,15 +492,19 @@ class GaussianNINEHead(NINEHead):
 
     family = "gaussian"
 
-    def __init__(self, dim: int, sigma: float, momentum: float = 0.1, eps: float = 1e-8) -> None:
+    def __init__(self, dim: int, sigma: float, momentum: float = 0.1, bn_eps: float = 1e-8, *,
+                 eps: float | None = None) -> None:
         super().__init__()
+        if eps is not None:
+            raise ValueError(f"GaussianNINEHead has no eps (got eps={eps!r}): its noise level is sigma, and the batch "
+                             "norm's epsilon is bn_eps (eps is the noise half-width of UniformNINEHead)")
         check_positive_int("dim", dim)
         sigma = check_positive_float("sigma", sigma)
         momentum = _check_momentum(momentum)
-        eps = check_positive_float("eps", eps)
+        bn_eps = check_positive_float("bn_eps", bn_eps)
         self.dim = dim
         self.sigma = sigma
-        self.norm = nn.BatchNorm1d(dim, eps=eps, affine=False, momentum=momentum)
+        self.norm = nn.BatchNorm1d(dim, eps=bn_eps, affine=False, momentum=momentum)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, sigma={self.sigma}"
@@ -586,6 +594,9 @@ class UniformNINEHead(NINEHead):
         Half-width of the uniform noise, finite and ``> 0``.
     momentum : float
         Momentum of the running statistics, in ``(0, 1]``.
+    bn_eps : float
+        Added to the variance before the square root, finite and ``> 0`` (as in
+        :class:`GaussianNINEHead`; not the noise).
 
     Attributes
     ----------
@@ -597,14 +608,15 @@ class UniformNINEHead(NINEHead):
 
     family = "uniform"
 
-    def __init__(self, dim: int, eps: float, momentum: float = 0.1) -> None:
+    def __init__(self, dim: int, eps: float, momentum: float = 0.1, bn_eps: float = 1e-8) -> None:
         super().__init__()
         check_positive_int("dim", dim)
         eps = check_positive_float("eps", eps)
         momentum = _check_momentum(momentum)
+        bn_eps = check_positive_float("bn_eps", bn_eps)
         self.dim = dim
         self.eps = eps
-        self.norm = nn.BatchNorm1d(dim, eps=1e-8, affine=False, momentum=momentum)
+        self.norm = nn.BatchNorm1d(dim, eps=bn_eps, affine=False, momentum=momentum)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, eps={self.eps}"

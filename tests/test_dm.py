@@ -292,8 +292,8 @@ def test_whiten_floors_tiny_eigenvalues_and_refuses_bad_input():
         standardize(x, x[:1])
     with pytest.raises(ValueError, match="constant"):
         whiten(x, np.ones((10, 2)))
-    with pytest.raises(ValueError, match="eps"):
-        standardize(x, x, eps=0.0)
+    with pytest.raises(ValueError, match="rel_floor"):
+        standardize(x, x, rel_floor=0.0)
 
 
 # ------------------------------------------------------------------ floors keyed by the real prior
