@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits as _sk_load_digits
 from sklearn.model_selection import train_test_split
 
 from ._checks import check_choice, check_fraction, check_positive_int
-from .seeds import SeedLike, as_generator, check_seed, torch_generator
+from .seeds import SeedLike, as_generator, check_seed, require_generator, torch_generator
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,15 @@ class TwoViewAugment:
         return f"TwoViewAugment(max_shift={self.max_shift}, noise={self.noise})"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return one random view of ``x`` (shape ``(n, c, h, w)``), drawn with ``generator``."""
+        """Return one random view of ``x`` (shape ``(n, c, h, w)``), drawn with ``generator``.
+
+        ``generator`` (a CPU ``torch.Generator``) is required unless the view draws nothing
+        (``max_shift=0``, ``noise=0``); torch's global generator is never used.
+        """
         if x.dim() != 4:
             raise ValueError(f"expected images of shape (n, c, h, w), got {tuple(x.shape)}")
+        if self.max_shift > 0 or self.noise > 0:
+            require_generator(generator, repr(self))
         n, _, h, w = x.shape
         out = x
         s = self.max_shift
@@ -173,13 +179,18 @@ class GaussianJitter:
         return f"GaussianJitter(std={self.std})"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One random view of ``x`` (shape ``(n, p)``, floating point), drawn with ``generator``."""
+        """One random view of ``x`` (shape ``(n, p)``, floating point), drawn with ``generator``.
+
+        ``generator`` (a CPU ``torch.Generator``) is required unless ``std == 0``; torch's global
+        generator is never used.
+        """
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or not x.is_floating_point():
             shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
             raise ValueError(f"GaussianJitter expects a floating-point tensor of shape (n, p) (rows of features), "
                              f"got {shape}; for images use TwoViewAugment")
         if self.std == 0:
             return x.clone()
+        require_generator(generator, repr(self))
         eps = torch.randn(x.shape, generator=generator, device="cpu", dtype=x.dtype).to(x.device)
         return x + self.std * eps
 

@@ -38,6 +38,7 @@ from torch.autograd.function import once_differentiable
 
 from ._arrays import ArrayLike, as_tensor
 from ._checks import check_positive_float, check_positive_int
+from .seeds import require_generator
 
 NOISE_PARAMETER = {"gaussian": "sigma", "uniform": "eps"}
 """The noise families of NINE heads and channel critics, and the name of the attribute holding
@@ -523,15 +524,15 @@ class GaussianNINEHead(NINEHead):
         r"""The Gaussian channel: ``z + sigma * eps``, ``eps ~ N(0, I)``, in train mode only.
 
         The noise is drawn on the CPU with ``generator`` (so runs are reproducible on any device)
-        and moved to ``z.device``. In eval mode ``z`` is returned unchanged: embeddings for
-        evaluation are the clean, normalized ones.
+        and moved to ``z.device``; torch's global generator is never used. In eval mode ``z`` is
+        returned unchanged: embeddings for evaluation are the clean, normalized ones.
 
         Parameters
         ----------
         z : torch.Tensor
             Normalized embeddings, shape ``(n, dim)``.
-        generator : torch.Generator, optional
-            CPU generator for the noise.
+        generator : torch.Generator
+            CPU generator for the noise; required in train mode (``ValueError`` without it).
 
         Returns
         -------
@@ -540,6 +541,7 @@ class GaussianNINEHead(NINEHead):
         """
         if not self.training:
             return z
+        require_generator(generator, f"{type(self).__name__}.channel")
         eps = torch.randn(z.shape, generator=generator, device="cpu", dtype=z.dtype).to(z.device)
         return z + self.sigma * eps
 
@@ -634,10 +636,14 @@ class UniformNINEHead(NINEHead):
     def channel(self, u: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """``u + Z``, ``Z ~ U[-eps, eps]^d`` drawn on the CPU with ``generator``, in train mode only.
 
+        ``generator`` (a CPU ``torch.Generator``) is required in train mode; torch's global
+        generator is never used.
+
         Shapes: ``(n, dim) -> (n, dim)``.
         """
         if not self.training:
             return u
+        require_generator(generator, f"{type(self).__name__}.channel")
         noise = torch.rand(u.shape, generator=generator, device="cpu", dtype=u.dtype).to(u.device)
         return u + self.eps * (2.0 * noise - 1.0)
 

@@ -47,6 +47,30 @@ def torch_generator(seed: SeedLike) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def require_generator(generator: object, owner: str) -> torch.Generator:
+    """``generator`` if it is a ``torch.Generator``, else a ``ValueError`` naming ``owner``.
+
+    For the random maps that the training loop calls with its own generator (views, channels): a
+    missing generator would otherwise mean torch's global one, which no helper may touch.
+    """
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"{owner} draws random numbers and needs a torch.Generator (train_infomax passes its own; "
+                         f"by hand: torch.Generator().manual_seed(0)), got {generator!r}; it never draws from "
+                         "torch's global generator")
+    return generator
+
+
+def as_torch_generator(generator: torch.Generator | SeedLike, name: str = "generator") -> torch.Generator:
+    """A ``torch.Generator``: ``generator`` itself, or :func:`torch_generator` of an int or numpy ``Generator``."""
+    if isinstance(generator, torch.Generator):
+        return generator
+    try:
+        return torch_generator(generator)
+    except ValueError:
+        raise ValueError(f"{name} must be a torch.Generator, a non-negative int or a numpy.random.Generator, "
+                         f"got {generator!r}") from None
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch's global generators, and return a fresh ``torch.Generator``.
 

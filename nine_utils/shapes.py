@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_positive_int
+from .seeds import require_generator
 
 SHAPES: tuple[str, ...] = ("square", "ellipse", "heart", "triangle")
 """The shapes the renderer knows."""
@@ -375,6 +376,9 @@ class ShapeViews:
         index = torch.as_tensor(index, dtype=torch.long).cpu()
         if index.dim() != 1:
             raise ValueError(f"expected a 1-D batch of row indices, got shape {tuple(index.shape)}")
+        if generator is None and self.jitter == 0 and self.noise == 0:
+            return self.bank[index, 0]  # the copies are all alike: nothing to draw
+        require_generator(generator, "ShapeViews")  # torch's global generator is never used
         pick = torch.randint(self.copies, (len(index),), generator=generator)
         img = self.bank[index, pick]
         if self.noise > 0:
