@@ -51,13 +51,17 @@ from .priors import Prior, get_prior  # Prior and get_prior stay importable from
 from .seeds import SeedLike, check_seed
 
 __all__ = [
-    "DMScore", "FLOOR_QUANTILE", "JOINT_METRICS", "METRICS", "c2st_score", "calibration_score", "dm_report",
+    "DMScore", "FLOOR_QUANTILE", "N_DRAWS", "JOINT_METRICS", "METRICS", "c2st_score", "calibration_score", "dm_report",
     "gaussian_w2", "gaussian_w2_score", "ks_score", "noise_floor", "radial_score", "sliced_w2_score", "standardize",
     "whiten", "Prior", "get_prior",
 ]
 
 FLOOR_QUANTILE = 0.95
 """The floor is this quantile of the statistic on true prior samples."""
+
+N_DRAWS = 200
+"""Prior samples behind every noise floor unless told otherwise: one default for every score and
+:func:`dm_report`, so the same ``z`` gets the same floor whichever way it is scored."""
 
 DEFAULT_METRICS: tuple[str, ...] = ("ks", "w2", "swd")
 """What :func:`dm_report` computes unless told otherwise (``"c2st"`` costs a classifier per floor draw)."""
@@ -303,7 +307,7 @@ def _cached_floor(metric: str, prior: Prior, n: int, d: int, n_draws: int, seed:
     return float(np.quantile(np.concatenate(values), FLOOR_QUANTILE))
 
 
-def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n_draws: int = 200,
+def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                 seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
                 n_fit: int | None = None) -> float:
     """The noise floor of ``metric``: its 95th percentile on true prior samples of shape ``(n, d)``.
@@ -363,7 +367,7 @@ def _score(metric: str, z: ArrayLike, prior: str | Prior, n_draws: int, seed: Se
     return DMScore(metric, statistic, floor, ratio)
 
 
-def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
              fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Mean one-sample Kolmogorov--Smirnov statistic over coordinates, against the prior's CDF.
 
@@ -394,7 +398,7 @@ def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
     return _score("ks", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
+def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                       seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""2-Wasserstein distance between Gaussians fitted to ``z`` and to the prior.
 
@@ -429,7 +433,7 @@ def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: i
 
 
 def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projections: int = 50,
-                    n_draws: int = 200, seed: SeedLike = 0, fit: str | None = None,
+                    n_draws: int = N_DRAWS, seed: SeedLike = 0, fit: str | None = None,
                     n_fit: int | None = None) -> DMScore:
     r"""Sliced 2-Wasserstein distance between ``z`` and a fresh prior sample of the same size.
 
@@ -465,7 +469,7 @@ def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projection
     return _score("swd", z, prior, n_draws, seed, n_projections, fit, n_fit)
 
 
-def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 100,
+def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Classifier two-sample test: how well a k-NN classifier tells ``z`` from prior samples.
 
@@ -491,7 +495,8 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
     prior : str or Prior
         ``"normal"``, ``"uniform"`` or anything with a sampler (a :class:`~nine_utils.priors.SampledPrior` too).
     n_draws : int
-        Prior samples for the noise floor, ``>= 100`` (about 10 ms each at ``n = 500, d = 8``).
+        Prior samples for the noise floor, ``>= 100``; default :data:`N_DRAWS` (200), as for
+        every score (about 10 ms each at ``n = 500, d = 8``).
     seed : int or numpy.random.Generator
         Seed of the prior sample, the folds, and the floor's samples.
     fit, n_fit : str and int, optional
@@ -506,7 +511,7 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
     return _score("c2st", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
                  fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""The radial law: KS distance between the law of :math:`\lVert z - \mu\rVert^2` and the prior's.
 
@@ -539,7 +544,7 @@ def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 
     return _score("radial", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def calibration_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def calibration_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
                       fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Calibration error of the :math:`\chi^2` test: the largest :math:`|\mathrm{FPR}(\alpha) - \alpha|`.
 
@@ -581,7 +586,7 @@ _SCORERS = {"ks": ks_score, "w2": gaussian_w2_score, "swd": sliced_w2_score, "c2
 
 
 def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[str] = DEFAULT_METRICS,
-              n_draws: int = 200, seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
+              n_draws: int = N_DRAWS, seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
               n_fit: int | None = None) -> dict[str, DMScore]:
     """Distribution-matching scores of ``z`` (shape ``(n, d)``) against ``prior``.
 

@@ -346,3 +346,13 @@ def test_metrics_that_cannot_be_computed_are_refused_before_any_work():
         dm_report(normal(0, 4, 2), metrics=["ks", "c2st"])
     with pytest.raises(ValueError, match=r"c2st needs n >= 10"):
         noise_floor("c2st", 2, 2)
+
+
+def test_every_score_and_dm_report_share_one_floor_default():
+    # c2st_score defaulted to n_draws=100 and dm_report to 200: the same z got two floors
+    import inspect
+    z = normal(0, 60, 2)
+    assert dm.c2st_score(z).floor == dm_report(z, metrics=["c2st"])["c2st"].floor
+    for fn in (dm.ks_score, dm.gaussian_w2_score, dm.sliced_w2_score, dm.c2st_score, dm.radial_score,
+               dm.calibration_score, dm_report, noise_floor):
+        assert inspect.signature(fn).parameters["n_draws"].default == dm.N_DRAWS, fn.__name__
