@@ -356,3 +356,21 @@ def test_every_score_and_dm_report_share_one_floor_default():
     for fn in (dm.ks_score, dm.gaussian_w2_score, dm.sliced_w2_score, dm.c2st_score, dm.radial_score,
                dm.calibration_score, dm_report, noise_floor):
         assert inspect.signature(fn).parameters["n_draws"].default == dm.N_DRAWS, fn.__name__
+
+
+def test_dm_report_passes_its_seed_to_every_score():
+    z = normal(0, 120, 2)
+    rep = dm_report(z, metrics=("ks", "w2", "swd", "radial"), seed=7)
+    for name, fn in (("ks", ks_score), ("w2", gaussian_w2_score), ("swd", sliced_w2_score), ("radial", dm.radial_score)):
+        assert rep[name] == fn(z, seed=7), name
+        assert rep[name].floor != fn(z, seed=0).floor, name  # the seed matters, so passing it on is seen
+
+
+def test_standardize_and_whiten_do_not_depend_on_the_data_s_scale():
+    # the variance floor is relative to the largest variance: data on a scale of 1e-7 (variances
+    # about 1e-14, below an absolute floor of 1e-12) are standardized like the same data on scale 1
+    r = np.random.default_rng(0).standard_normal((200, 3)) * [1.0, 2.0, 0.5] + 3.0
+    z = np.random.default_rng(1).standard_normal((50, 3))
+    for fn in (standardize, whiten):
+        assert np.allclose(fn(1e-7 * z, 1e-7 * r), fn(z, r), rtol=1e-9, atol=1e-9), fn.__name__
+        assert np.allclose(fn(1e7 * z, 1e7 * r), fn(z, r), rtol=1e-9, atol=1e-9), fn.__name__
