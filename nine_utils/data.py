@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits as _sk_load_digits
-from sklearn.model_selection import train_test_split
 
 from ._checks import check_choice, check_fraction, check_positive_int
 from .seeds import SeedLike, as_generator, check_seed, require_generator, torch_generator
@@ -46,6 +44,8 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     y : torch.Tensor
         Shape ``(1797,)``, int64 labels.
     """
+    from sklearn.datasets import load_digits as _sk_load_digits  # scikit-learn only when used
+
     bunch = _sk_load_digits()
     x = torch.as_tensor(bunch.images / 16.0, dtype=torch.float32).unsqueeze(1)
     y = torch.as_tensor(bunch.target, dtype=torch.int64)
@@ -80,6 +80,8 @@ def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit
     check_fraction("test_fraction", test_fraction)
     random_state = _sklearn_seed(seed)
     x, y = load_digits()
+    from sklearn.model_selection import train_test_split
+
     idx_train, idx_test = train_test_split(
         np.arange(len(y)), test_size=test_fraction, stratify=y.numpy(), random_state=random_state
     )

@@ -44,8 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import special_ortho_group
-from sklearn.metrics import accuracy_score, mutual_info_score, r2_score
-from sklearn.metrics.cluster import contingency_matrix
 
 from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice, check_positive_int
@@ -93,6 +91,9 @@ def _mutual_info(a: np.ndarray, b: np.ndarray) -> float:
     The same contingency table and formula (the result is identical); the checks that the codes are
     1-D label arrays cost about a third of the time, and :func:`discretize` has made sure of that.
     """
+    from sklearn.metrics import mutual_info_score  # scikit-learn only when used
+    from sklearn.metrics.cluster import contingency_matrix
+
     return float(mutual_info_score(None, None, contingency=contingency_matrix(a, b, sparse=True)))
 
 
@@ -358,6 +359,8 @@ def dci(
     for k in range(n_factors):
         if is_discrete[k] and np.unique(vtr[:, k]).size < 2:
             raise ValueError(f"discrete factor {k} takes a single value in the training set: nothing to classify")
+
+    from sklearn.metrics import accuracy_score, r2_score
 
     random_state = seed if isinstance(seed, int) else int(seed.integers(2**31 - 1))
     importance = np.zeros((ztr.shape[1], n_factors))

@@ -39,8 +39,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import sklearn
-from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_limits
 
 from ._arrays import ArrayLike, as_numpy
@@ -174,6 +172,9 @@ def _c2st_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_project
     k = _c2st_neighbors(n)  # 2 folds: each training fold holds n of the 2n pooled points
     half = n // 2
     out = np.empty(b)
+    import sklearn  # scikit-learn (and the pandas it loads) only when a classifier test runs
+    from sklearn.neighbors import KNeighborsClassifier
+
     # tiny problems: threads and sklearn's input validation cost more than they save
     with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for i in range(b):
