@@ -6,7 +6,10 @@ its module (``nu.dm.gaussian_w2``, ``nu.anomaly.chi2_score``, ``nu.vae.train_vae
 ========================  =====================================================================
 module                    what it holds
 ========================  =====================================================================
-:mod:`.nine`              NINE heads (Gaussian, uniform), channel critics, capacities, recalibrate
+:mod:`.nine`              NINE in one import: gathers the four modules below
+:mod:`.channels`          capacities and channel critics (Gaussian, fused Gaussian, uniform)
+:mod:`.heads`             NINE heads (Gaussian, uniform)
+:mod:`.assembly`          finding the head, checking a critic against it, recalibrate
 :mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``, learning curves
 :mod:`.models`            encoders and learned critics (separable, concatenation)
 :mod:`.objectives`        InfoNCE, NWJ, JSD, DV; correlated Gaussians with known MI

@@ -42,7 +42,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._arrays import ArrayLike, as_numpy
-from ._checks import check_choice, check_positive_float, check_positive_int
+from ._checks import check_choice, check_positive_int
 from .baselines import FITS, fit_batch, standardize, whiten  # standardize, whiten: importable from here too
 from .joint import calibration_batch, radial_batch
 from .priors import Prior, get_prior  # Prior and get_prior stay importable from here (toy.py uses them)
