@@ -6,7 +6,7 @@ its module (``nu.dm.gaussian_w2``, ``nu.anomaly.chi2_score``, ``nu.vae.train_vae
 ========================  =====================================================================
 module                    what it holds
 ========================  =====================================================================
-:mod:`.nine`              NINE in one import: gathers the four modules below
+:mod:`.nine`              NINE in one import: gathers the three modules below
 :mod:`.channels`          capacities and channel critics (Gaussian, fused Gaussian, uniform)
 :mod:`.heads`             NINE heads (Gaussian, uniform)
 :mod:`.assembly`          finding the head, checking a critic against it, recalibrate

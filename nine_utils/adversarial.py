@@ -12,14 +12,13 @@ second loss are unnecessary; this module is the baseline to compare against. It 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from .models import mlp
 from .priors import Prior, get_prior
 from .seeds import SeedLike, torch_generator
@@ -94,12 +93,7 @@ class AdversarialPriorMatching:
         check_positive_int("dim", dim)
         check_positive_int("hidden", hidden)
         lr = check_positive_float("lr", lr)
-        try:
-            g = float(gamma)
-        except (TypeError, ValueError):
-            raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}") from None
-        if not math.isfinite(g) or g < 0:
-            raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+        g = check_nonnegative_float("gamma", gamma)
         self.prior = _check_quantiles(get_prior(prior), dim)
         self.dim, self.gamma, self.lr = dim, g, lr
         self.discriminator = mlp(dim, hidden, 1, layers=2)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_fraction, check_positive_int
+from ._checks import check_choice, check_fraction, check_nonnegative_float, check_positive_int, int_seed
 from .seeds import SeedLike, as_generator, check_seed, require_generator, torch_generator
 
 
@@ -52,12 +52,6 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _sklearn_seed(seed: SeedLike) -> int:
-    """An int ``random_state`` for scikit-learn: ``seed`` itself, or one draw from a numpy Generator."""
-    seed = check_seed(seed)
-    return seed if isinstance(seed, int) else int(seed.integers(0, 2**32 - 1))
-
-
 def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit:
     """A stratified train/test split of the digits, fixed by ``seed``.
 
@@ -78,7 +72,7 @@ def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit
         For ``test_fraction`` outside ``(0, 1)`` or a bad ``seed``.
     """
     check_fraction("test_fraction", test_fraction)
-    random_state = _sklearn_seed(seed)
+    random_state = int_seed(seed, 2**32 - 1)  # scikit-learn's random_state
     x, y = load_digits()
     from sklearn.model_selection import train_test_split
 
@@ -106,10 +100,8 @@ class TwoViewAugment:
 
     def __init__(self, max_shift: int = 1, noise: float = 0.1) -> None:
         check_positive_int("max_shift", max_shift, minimum=0)
-        if not noise >= 0:
-            raise ValueError(f"noise must be >= 0, got {noise!r}")
         self.max_shift = max_shift
-        self.noise = float(noise)
+        self.noise = check_nonnegative_float("noise", noise)
 
     def __repr__(self) -> str:
         return f"TwoViewAugment(max_shift={self.max_shift}, noise={self.noise})"
@@ -169,13 +161,7 @@ class GaussianJitter:
     """
 
     def __init__(self, std: float = 0.1) -> None:
-        try:
-            value = float(std)
-        except (TypeError, ValueError):
-            raise ValueError(f"std must be a finite number >= 0, got {std!r}") from None
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"std must be a finite number >= 0, got {std!r}")
-        self.std = value
+        self.std = check_nonnegative_float("std", std)
 
     def __repr__(self) -> str:
         return f"GaussianJitter(std={self.std})"

@@ -89,7 +89,7 @@ class Prior(Protocol):
         ...
 
 
-def _describe(dist: Any) -> str:
+def _scipy_description(dist: Any) -> str:
     args = [repr(a) for a in dist.args] + [f"{k}={v!r}" for k, v in sorted(dist.kwds.items())]
     return f"{dist.dist.name}({', '.join(args)})"
 
@@ -151,7 +151,7 @@ class FactorizedPrior(_KeyedPrior):
     def __init__(self, dist: Any, name: str | None = None) -> None:
         _check_scipy_dist(dist)
         self.dist = dist
-        self.name = name or _describe(dist)
+        self.name = name or _scipy_description(dist)
         self.key = (type(self).__name__, dist.dist.name, tuple(_exact(a) for a in dist.args),
                     tuple((k, _exact(v)) for k, v in sorted(dist.kwds.items())))
 

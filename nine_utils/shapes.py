@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_positive_int
+from ._checks import check_choice, check_nonnegative_float, check_positive_int
 from .seeds import require_generator
 
 SHAPES: tuple[str, ...] = ("square", "ellipse", "heart", "triangle")
@@ -291,8 +291,7 @@ def jitter_factors(factors: np.ndarray, jitter: float, rng: np.random.Generator,
     np.ndarray
         Shape ``(n, 5)``, a new array.
     """
-    if not (isinstance(jitter, (int, float)) and math.isfinite(jitter) and jitter >= 0):
-        raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+    check_nonnegative_float("jitter", jitter)
     factors = np.asarray(factors, dtype=np.float64)
     if factors.ndim != 2 or factors.shape[1] != 5:
         raise ValueError(f"factors must have shape (n, 5), got {factors.shape}")
@@ -352,8 +351,7 @@ class ShapeViews:
                  scale_range: Sequence[float] = (0.5, 1.0), rotation_range: Sequence[float] = (0.0, math.pi / 3),
                  antialias: int = 3) -> None:
         check_positive_int("copies", copies)
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        check_nonnegative_float("noise", noise)
         check_positive_int("image_size", image_size, minimum=4)
         factors = np.asarray(factors, dtype=np.float64)
         rng = np.random.default_rng(seed)

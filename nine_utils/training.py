@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ._arrays import ArrayLike, as_numpy
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ._progress import progress_bar
 from .device import resolve_device
 from .nine import NINEHead, _as_inputs, _describe, _module_device, check_critic, find_head
@@ -330,12 +330,7 @@ def train_infomax(
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, minimum=2)
     check_positive_float("lr", lr)
-    try:
-        wd = float(weight_decay)
-    except (TypeError, ValueError):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}") from None
-    if not (math.isfinite(wd) and wd >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    wd = check_nonnegative_float("weight_decay", weight_decay)
     if not isinstance(recalibrate, bool):
         raise ValueError(f"recalibrate must be True or False, got {recalibrate!r}")
     seed = check_seed(seed)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from ._progress import progress_bar
 
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from .device import resolve_device
 from ._arrays import ArrayLike
 from .models import mlp
@@ -162,8 +162,7 @@ def vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: to
     loss, reconstruction, kl : torch.Tensor
         Scalars (batch means, in nats per example); ``loss = reconstruction + beta * kl``.
     """
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    beta = check_nonnegative_float("beta", beta)
     target = x.flatten(1)
     if target.shape != logits.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and flattened targets {tuple(target.shape)} differ")
@@ -230,8 +229,7 @@ def train_vae(vae: MLPVAE, x: ArrayLike, *, epochs: int = 100, batch_size: int =
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     check_positive_float("lr", lr)
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    beta = check_nonnegative_float("beta", beta)
     x = _as_inputs(x, "x")  # numpy and float64 as train_infomax takes them, converted once to float32
     if x.dim() < 2 or x.shape[0] < 1:
         raise ValueError(f"x must have shape (N, ...) with N >= 1 training examples, got {tuple(x.shape)}")
