@@ -56,6 +56,20 @@ class NINEHead(nn.Module):
     dim: int
     norm: nn.BatchNorm1d
 
+    def _build(self, dim: int, noise: float, momentum: float, bn_eps: float) -> None:
+        """Check the arguments, then set ``dim``, the noise level (``sigma`` or ``eps``) and ``norm``."""
+        check_positive_int("dim", dim)
+        param = NOISE_PARAMETER[self.family]
+        noise = check_positive_float(param, noise)
+        momentum = _check_momentum(momentum)
+        bn_eps = check_positive_float("bn_eps", bn_eps)
+        self.dim = dim
+        setattr(self, param, noise)
+        self.norm = nn.BatchNorm1d(dim, eps=bn_eps, affine=False, momentum=momentum)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, {NOISE_PARAMETER[self.family]}={self.noise}"
+
     @property
     def prior(self) -> str:
         """Name of the prior the head pushes embeddings to, as accepted by ``get_prior``."""
@@ -141,16 +155,7 @@ class GaussianNINEHead(NINEHead):
         if eps is not None:
             raise ValueError(f"GaussianNINEHead has no eps (got eps={eps!r}): its noise level is sigma, and the batch "
                              "norm's epsilon is bn_eps (eps is the noise half-width of UniformNINEHead)")
-        check_positive_int("dim", dim)
-        sigma = check_positive_float("sigma", sigma)
-        momentum = _check_momentum(momentum)
-        bn_eps = check_positive_float("bn_eps", bn_eps)
-        self.dim = dim
-        self.sigma = sigma
-        self.norm = nn.BatchNorm1d(dim, eps=bn_eps, affine=False, momentum=momentum)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, sigma={self.sigma}"
+        self._build(dim, sigma, momentum, bn_eps)
 
     @property
     def prior(self) -> str:
@@ -254,16 +259,7 @@ class UniformNINEHead(NINEHead):
 
     def __init__(self, dim: int, eps: float, momentum: float = 0.1, bn_eps: float = 1e-8) -> None:
         super().__init__()
-        check_positive_int("dim", dim)
-        eps = check_positive_float("eps", eps)
-        momentum = _check_momentum(momentum)
-        bn_eps = check_positive_float("bn_eps", bn_eps)
-        self.dim = dim
-        self.eps = eps
-        self.norm = nn.BatchNorm1d(dim, eps=bn_eps, affine=False, momentum=momentum)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, eps={self.eps}"
+        self._build(dim, eps, momentum, bn_eps)
 
     @property
     def prior(self) -> str:
