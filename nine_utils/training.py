@@ -50,7 +50,7 @@ class TrainHistory:
     batch_size : int
         Batch size; InfoNCE's ceiling is ``log(batch_size)``.
     recalibrated : bool
-        Whether the batch-norm statistics were re-estimated on the clean training data after
+        Whether the NINE head's statistics were re-estimated on the clean training data after
         training (:func:`nine_utils.nine.recalibrate`).
     """
 
@@ -243,8 +243,8 @@ def train_infomax(
     ``regularizer`` the loss is ``-objective + regularizer(f(v_1), generator)``.
 
     **NINE.** If the encoder ends with a NINE head (:func:`nine_utils.nine.find_head`), its
-    channel is applied to the second branch automatically, and after training its batch-norm
-    statistics are re-estimated on the clean ``x`` (``recalibrate``). The pieces are checked
+    channel is applied to the second branch automatically, and after training its statistics
+    are re-estimated on the clean ``x`` (``recalibrate``). The pieces are checked
     before anything trains:
 
     - a channel critic (``GaussianChannelCritic``, ``FusedGaussianChannelCritic``,
@@ -252,8 +252,11 @@ def train_infomax(
       builds it); a learned critic (``SeparableCritic``, ``ConcatCritic``, ...) works with or
       without a head;
     - with a head, ``channel`` must be ``"auto"`` or the head's own ``head.channel``;
-    - the encoder's output width must be the width the critic declares (``dim_a``/``dim_b`` or
-      ``dim``), found by one eval-mode forward pass on two examples.
+    - the inputs must be finite, and the encoder must take them (dtype, width, number of
+      dimensions) and return ``(n, d)`` embeddings of the width the critic declares
+      (``dim_a``/``dim_b`` or ``dim``): one eval-mode forward pass on two examples checks it, and
+      any failure is one ``ValueError`` naming ``x``, its shape and dtype and what the encoder's
+      first layer takes.
 
     Parameters
     ----------
@@ -290,10 +293,11 @@ def train_infomax(
         (their parameters are not in the optimizer here). Then ``loss`` in the history includes
         it, while ``mi`` does not.
     recalibrate : bool
-        After training, if the encoder has a NINE head, re-estimate every batch-norm statistic
-        on the clean ``x`` (:func:`nine_utils.nine.recalibrate`), so eval-mode embeddings are
-        normalized exactly; needs ``encoder(x)`` to work without ``augment``. ``False`` keeps the
-        running statistics of training.
+        After training, if the encoder has a NINE head, re-estimate the head's statistics on the
+        clean ``x`` with the rest of the encoder in eval mode (:func:`nine_utils.nine.recalibrate`:
+        dropout off, a backbone's batch norm untouched), so eval-mode embeddings are normalized
+        exactly; needs ``encoder(x)`` to work without ``augment``. ``False`` keeps the running
+        statistics of training.
     seed : int or numpy.random.Generator
         Seeds the torch generator (:func:`nine_utils.seeds.torch_generator`; an int ``s`` gives
         ``torch.Generator().manual_seed(s)``) used for shuffling, views, the channel and the
