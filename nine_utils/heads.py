@@ -85,7 +85,7 @@ class NINEHead(nn.Module):
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"expected embeddings of shape (n, {self.dim}), got {shape}")
         stats = self.norm.running_mean
-        if stats is not None and z.dtype != stats.dtype:
+        if stats is not None and z.dtype != stats.dtype and not torch.is_autocast_enabled(z.device.type):
             raise ValueError(f"the embeddings are {z.dtype} but the head's statistics are {stats.dtype}: "
                              f"convert one to the other (z.to({stats.dtype}), or head.to({z.dtype}) with the "
                              "encoder before training)")
