@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import ArrayLike, as_numpy
-from ._checks import check_positive_float, renamed
+from ._checks import as_matrix, check_positive_float, renamed
 from .dm import gaussian_w2
 
 
@@ -48,13 +48,9 @@ def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
     float
         The distance, in squared feature units.
     """
-    x, y = as_numpy(a, "a"), as_numpy(b, "b")
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"samples must have shape (n, k), got {x.shape} and {y.shape}")
+    x, y = as_matrix(a, "a", min_rows=2), as_matrix(b, "b", min_rows=2)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"samples differ in width: {x.shape[1]} vs {y.shape[1]}")
-    if x.shape[0] < 2 or y.shape[0] < 2 or x.shape[1] < 1:
-        raise ValueError(f"need at least 2 samples of width >= 1 in each set, got {x.shape} and {y.shape}")
     ca = np.atleast_2d(np.cov(x, rowvar=False))
     cb = np.atleast_2d(np.cov(y, rowvar=False))
     return gaussian_w2(x.mean(axis=0), ca, y.mean(axis=0), cb, squared=True)
