@@ -12,8 +12,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # torch is pinned through this constraints file; `make TORCH_CONSTRAINT= setup` drops the pin,
-# `make TORCH_CONSTRAINT=my-constraints.txt setup` uses another one.
+# `make TORCH_CONSTRAINT=my-constraints.txt setup` uses another one. The pin does not choose the CPU
+# build: see constraints.txt (and the README) for PyTorch's CPU wheel index.
 TORCH_CONSTRAINT ?= constraints.txt
+# numpy, scipy and scikit-learn at the versions behind the committed outputs (`NUMERIC_CONSTRAINT=` drops them).
+NUMERIC_CONSTRAINT ?= constraints-numeric.txt
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
@@ -32,9 +35,9 @@ help:
 	@echo "make map      rerun notebook 03 over its full map (d x view strength, digits and a mixture) into data/gaussian_map.json (~15 min on 2 cores)"
 	@echo "make clean    remove results/ and caches (keeps .venv)"
 
-$(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT))
+$(STAMP): pyproject.toml $(wildcard $(TORCH_CONSTRAINT)) $(wildcard $(NUMERIC_CONSTRAINT))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -e ".[course,dev,docs]"
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) $(if $(NUMERIC_CONSTRAINT),-c $(NUMERIC_CONSTRAINT)) -e ".[course,dev,docs]"
 	@touch $@
 
 setup: $(STAMP)

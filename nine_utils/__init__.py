@@ -6,14 +6,19 @@ its module (``nu.dm.gaussian_w2``, ``nu.anomaly.chi2_score``, ``nu.vae.train_vae
 ========================  =====================================================================
 module                    what it holds
 ========================  =====================================================================
-:mod:`.nine`              NINE heads (Gaussian, uniform), channel critics, capacities, recalibrate
+:mod:`.nine`              NINE in one import: gathers the three modules below
+:mod:`.channels`          capacities and channel critics (Gaussian, fused Gaussian, uniform)
+:mod:`.heads`             NINE heads (Gaussian, uniform)
+:mod:`.assembly`          finding the head, checking a critic against it, recalibrate
 :mod:`.training`          the InfoMax training loop (numpy or torch input), ``embed``, learning curves
 :mod:`.models`            encoders and learned critics (separable, concatenation)
 :mod:`.objectives`        InfoNCE, NWJ, JSD, DV; correlated Gaussians with known MI
 :mod:`.dm`                distribution-matching scores with noise floors (KS, W2, sliced W2, C2ST, joint)
+:mod:`.dm_statistics`     the statistics behind them, batched, and the Gaussian W2
 :mod:`.joint`             joint tests: the radial law of ||z||^2 and the chi-square calibration error
 :mod:`.baselines`         the fair baselines: standardize and whiten with training statistics
-:mod:`.priors`            priors, the probability integral transform, flows to other priors
+:mod:`.priors`            priors (built-in, scipy, torch, sampled); the maps below importable from it
+:mod:`.prior_maps`        the probability integral transform, flows to other priors
 :mod:`.data`              digits and other datasets, two-view augmentations
 :mod:`.shapes`            rendered shapes with known factors (notebook 05)
 :mod:`.disentanglement`   MIG, DCI, random rotations

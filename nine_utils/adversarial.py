@@ -12,19 +12,34 @@ second loss are unnecessary; this module is the baseline to compare against. It 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from .models import mlp
 from .priors import Prior, get_prior
 from .seeds import SeedLike, torch_generator
 
 _U_EPS = 1e-12  # keeps uniform draws off 0 and 1 before the quantile function
+
+
+def _check_quantiles(prior: Prior, dim: int) -> Prior:
+    """``prior`` if its quantile function gives finite draws of shape ``(n, dim)``, else ``ValueError``."""
+    u = np.array([[0.25] * dim, [0.5] * dim, [0.75] * dim])
+    try:
+        y = np.asarray(prior.ppf(u), dtype=np.float64)
+    except (ValueError, NotImplementedError, TypeError, AttributeError) as exc:
+        raise ValueError(f"prior {prior.name!r} cannot be used: AdversarialPriorMatching draws prior samples through "
+                         f"the prior's quantile function, and it has none ({exc}). Use a factorized prior "
+                         "('normal', 'uniform', a scipy.stats or torch distribution), or map a matched embedding "
+                         "to this prior with a flow (nine_utils.priors.fit_flow)") from None
+    if y.shape != u.shape or not np.all(np.isfinite(y)):
+        raise ValueError(f"prior {prior.name!r} cannot be used: its quantile function gives {y!r} for levels "
+                         f"0.25, 0.5, 0.75 in {dim} dimensions, not finite draws of shape (n, {dim})")
+    return prior
 
 
 class AdversarialPriorMatching:
@@ -54,7 +69,9 @@ class AdversarialPriorMatching:
     dim : int
         Embedding size, ``>= 1``.
     prior : str or Prior
-        ``"normal"``, ``"uniform"`` or a :class:`nine_utils.priors.Prior` with a quantile function.
+        ``"normal"``, ``"uniform"`` or a :class:`nine_utils.priors.Prior` with a quantile function
+        (a :class:`~nine_utils.priors.SampledPrior` such as ``banana_prior()`` is refused here,
+        at construction, not at the first training step).
     gamma : float
         Weight of the encoder's loss, finite and ``>= 0``. ``0`` still trains ``D``, as a probe.
     hidden : int
@@ -76,13 +93,8 @@ class AdversarialPriorMatching:
         check_positive_int("dim", dim)
         check_positive_int("hidden", hidden)
         lr = check_positive_float("lr", lr)
-        try:
-            g = float(gamma)
-        except (TypeError, ValueError):
-            raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}") from None
-        if not math.isfinite(g) or g < 0:
-            raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
-        self.prior = get_prior(prior)
+        g = check_nonnegative_float("gamma", gamma)
+        self.prior = _check_quantiles(get_prior(prior), dim)
         self.dim, self.gamma, self.lr = dim, g, lr
         self.discriminator = mlp(dim, hidden, 1, layers=2)
         self._optimizer: torch.optim.Optimizer | None = None

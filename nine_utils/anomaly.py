@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import roc_auc_score
 
 from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice
@@ -146,4 +145,6 @@ def auroc(scores_normal: ArrayLike, scores_anomalous: ArrayLike) -> float:
     s0 = _nonempty(scores_normal, "scores_normal", 1)
     s1 = _nonempty(scores_anomalous, "scores_anomalous", 1)
     labels = np.concatenate([np.zeros(len(s0)), np.ones(len(s1))])
+    from sklearn.metrics import roc_auc_score  # scikit-learn (and the pandas it loads) only when used
+
     return float(roc_auc_score(labels, np.concatenate([s0, s1])))

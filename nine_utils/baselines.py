@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import ArrayLike, as_numpy
-from ._checks import check_choice, check_positive_float
+from ._checks import check_choice, check_positive_float, renamed
 
 __all__ = ["FITS", "fit_batch", "standardize", "whiten"]
 
@@ -29,15 +29,21 @@ def _pair(z: ArrayLike, reference: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     if a.ndim not in (1, 2) or a.shape[-1] != r.shape[1]:
         raise ValueError(f"z must have shape (n, {r.shape[1]}) like the reference, got {a.shape}")
     return a, r
-def standardize(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.ndarray:
+REL_FLOOR = 1e-12
+"""The default relative floor of :func:`standardize` and :func:`whiten` (and of :func:`fit_batch`)."""
+
+
+def standardize(z: ArrayLike, reference: ArrayLike, rel_floor: float | None = None, *,
+                eps: float | None = None) -> np.ndarray:
     r"""Standardize each coordinate with the mean and standard deviation of ``reference``.
 
     .. math:: \tilde z_{ik} = \frac{z_{ik} - \bar r_k}{s_k}, \qquad
-              s_k^2 = \max\Big(\frac{1}{m - 1} \sum_j (r_{jk} - \bar r_k)^2,\; \varepsilon \max_l s_l^2\Big),
+              s_k^2 = \max\Big(\frac{1}{m - 1} \sum_j (r_{jk} - \bar r_k)^2,\; f \max_l s_l^2\Big),
 
     with ``r`` the reference (the training embeddings), so test data get the training statistics
     and the reference itself comes out with mean 0 and unit variances (``ddof=1``). The floor
-    ``eps`` (relative to the largest variance) keeps a constant coordinate finite.
+    ``f = rel_floor`` (relative to the largest variance) keeps a constant coordinate finite; being
+    relative, it leaves the map unchanged when the data are rescaled.
 
     Parameters
     ----------
@@ -45,27 +51,31 @@ def standardize(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.nd
         Data to transform, shape ``(n, d)`` (or ``(d,)``).
     reference : array or tensor
         Shape ``(m, d)``, ``m >= 2``, not all constant.
-    eps : float
-        Relative variance floor, ``> 0``.
+    rel_floor : float, optional
+        Relative variance floor ``f``, ``> 0``; default :data:`REL_FLOOR` (``1e-12``).
+    eps : float, optional
+        The old name of ``rel_floor`` (a ``FutureWarning``).
 
     Returns
     -------
     np.ndarray
         Float64, the shape of ``z``.
     """
-    eps = check_positive_float("eps", eps)
+    floor = renamed("standardize", "eps", "rel_floor", eps, rel_floor)
+    floor = check_positive_float("rel_floor", REL_FLOOR if floor is None else floor)
     a, r = _pair(z, reference)
     var = r.var(axis=0, ddof=1)
     if var.max() <= 0:
         raise ValueError("reference is constant: nothing to standardize with")
-    return (a - r.mean(axis=0)) / np.sqrt(np.maximum(var, eps * var.max()))
+    return (a - r.mean(axis=0)) / np.sqrt(np.maximum(var, floor * var.max()))
 
 
-def whiten(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.ndarray:
+def whiten(z: ArrayLike, reference: ArrayLike, rel_floor: float | None = None, *,
+           eps: float | None = None) -> np.ndarray:
     r"""ZCA-whiten with the mean and covariance of ``reference``: :math:`(z - \bar r)\, C^{-1/2}`.
 
     With :math:`C = V \operatorname{diag}(\lambda) V^\top` the reference covariance (``ddof=1``),
-    :math:`C^{-1/2} = V \operatorname{diag}\big(\max(\lambda, \varepsilon \lambda_{\max})^{-1/2}\big) V^\top`,
+    :math:`C^{-1/2} = V \operatorname{diag}\big(\max(\lambda, f \lambda_{\max})^{-1/2}\big) V^\top`,
     the symmetric (zero-phase) whitening, which of all whitening maps changes the data least.
     The reference itself comes out with mean 0 and identity covariance (if no eigenvalue is
     floored); test data get the training statistics.
@@ -76,21 +86,24 @@ def whiten(z: ArrayLike, reference: ArrayLike, eps: float = 1e-12) -> np.ndarray
         Data to transform, shape ``(n, d)`` (or ``(d,)``).
     reference : array or tensor
         Shape ``(m, d)``, ``m >= 2``, not all constant.
-    eps : float
-        Relative eigenvalue floor, ``> 0``.
+    rel_floor : float, optional
+        Relative eigenvalue floor ``f``, ``> 0``; default :data:`REL_FLOOR` (``1e-12``).
+    eps : float, optional
+        The old name of ``rel_floor`` (a ``FutureWarning``).
 
     Returns
     -------
     np.ndarray
         Float64, the shape of ``z``.
     """
-    eps = check_positive_float("eps", eps)
+    floor = renamed("whiten", "eps", "rel_floor", eps, rel_floor)
+    floor = check_positive_float("rel_floor", REL_FLOOR if floor is None else floor)
     a, r = _pair(z, reference)
     cov = np.atleast_2d(np.cov(r, rowvar=False))
     lam, v = np.linalg.eigh(cov)
     if lam.max() <= 0:
         raise ValueError("reference is constant: nothing to whiten with")
-    inv_sqrt = (v / np.sqrt(np.maximum(lam, eps * lam.max()))) @ v.T
+    inv_sqrt = (v / np.sqrt(np.maximum(lam, floor * lam.max()))) @ v.T
     return (a - r.mean(axis=0)) @ inv_sqrt
 
 
@@ -114,7 +127,7 @@ def fit_batch(z: np.ndarray, reference: np.ndarray, how: str) -> np.ndarray:
         :func:`whiten`, so a reference with fewer rows than columns stays finite.
     """
     check_choice("fit", how, FITS)
-    eps = 1e-12  # the relative floor of standardize() and whiten()
+    eps = REL_FLOOR  # the relative floor of standardize() and whiten()
     mean = reference.mean(axis=1, keepdims=True)
     if how == "standardize":
         var = reference.var(axis=1, ddof=1, keepdims=True)

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits as _sk_load_digits
-from sklearn.model_selection import train_test_split
 
-from ._checks import check_choice, check_fraction, check_positive_int
-from .seeds import SeedLike, as_generator, check_seed, torch_generator
+from ._checks import check_choice, check_fraction, check_nonnegative_float, check_positive_int, int_seed
+from .seeds import SeedLike, as_generator, check_seed, require_generator, torch_generator
 
 
 @dataclass(frozen=True)
@@ -46,16 +44,12 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     y : torch.Tensor
         Shape ``(1797,)``, int64 labels.
     """
+    from sklearn.datasets import load_digits as _sk_load_digits  # scikit-learn only when used
+
     bunch = _sk_load_digits()
     x = torch.as_tensor(bunch.images / 16.0, dtype=torch.float32).unsqueeze(1)
     y = torch.as_tensor(bunch.target, dtype=torch.int64)
     return x, y
-
-
-def _sklearn_seed(seed: SeedLike) -> int:
-    """An int ``random_state`` for scikit-learn: ``seed`` itself, or one draw from a numpy Generator."""
-    seed = check_seed(seed)
-    return seed if isinstance(seed, int) else int(seed.integers(0, 2**32 - 1))
 
 
 def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit:
@@ -78,8 +72,10 @@ def digits_split(test_fraction: float = 0.25, seed: SeedLike = 0) -> DigitsSplit
         For ``test_fraction`` outside ``(0, 1)`` or a bad ``seed``.
     """
     check_fraction("test_fraction", test_fraction)
-    random_state = _sklearn_seed(seed)
+    random_state = int_seed(seed, 2**32 - 1)  # scikit-learn's random_state
     x, y = load_digits()
+    from sklearn.model_selection import train_test_split
+
     idx_train, idx_test = train_test_split(
         np.arange(len(y)), test_size=test_fraction, stratify=y.numpy(), random_state=random_state
     )
@@ -104,18 +100,22 @@ class TwoViewAugment:
 
     def __init__(self, max_shift: int = 1, noise: float = 0.1) -> None:
         check_positive_int("max_shift", max_shift, minimum=0)
-        if not noise >= 0:
-            raise ValueError(f"noise must be >= 0, got {noise!r}")
         self.max_shift = max_shift
-        self.noise = float(noise)
+        self.noise = check_nonnegative_float("noise", noise)
 
     def __repr__(self) -> str:
         return f"TwoViewAugment(max_shift={self.max_shift}, noise={self.noise})"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return one random view of ``x`` (shape ``(n, c, h, w)``), drawn with ``generator``."""
+        """Return one random view of ``x`` (shape ``(n, c, h, w)``), drawn with ``generator``.
+
+        ``generator`` (a CPU ``torch.Generator``) is required unless the view draws nothing
+        (``max_shift=0``, ``noise=0``); torch's global generator is never used.
+        """
         if x.dim() != 4:
             raise ValueError(f"expected images of shape (n, c, h, w), got {tuple(x.shape)}")
+        if self.max_shift > 0 or self.noise > 0:
+            require_generator(generator, repr(self))
         n, _, h, w = x.shape
         out = x
         s = self.max_shift
@@ -161,25 +161,24 @@ class GaussianJitter:
     """
 
     def __init__(self, std: float = 0.1) -> None:
-        try:
-            value = float(std)
-        except (TypeError, ValueError):
-            raise ValueError(f"std must be a finite number >= 0, got {std!r}") from None
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"std must be a finite number >= 0, got {std!r}")
-        self.std = value
+        self.std = check_nonnegative_float("std", std)
 
     def __repr__(self) -> str:
         return f"GaussianJitter(std={self.std})"
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One random view of ``x`` (shape ``(n, p)``, floating point), drawn with ``generator``."""
+        """One random view of ``x`` (shape ``(n, p)``, floating point), drawn with ``generator``.
+
+        ``generator`` (a CPU ``torch.Generator``) is required unless ``std == 0``; torch's global
+        generator is never used.
+        """
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or not x.is_floating_point():
             shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
             raise ValueError(f"GaussianJitter expects a floating-point tensor of shape (n, p) (rows of features), "
                              f"got {shape}; for images use TwoViewAugment")
         if self.std == 0:
             return x.clone()
+        require_generator(generator, repr(self))
         eps = torch.randn(x.shape, generator=generator, device="cpu", dtype=x.dtype).to(x.device)
         return x + self.std * eps
 

@@ -44,11 +44,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import special_ortho_group
-from sklearn.metrics import accuracy_score, mutual_info_score, r2_score
-from sklearn.metrics.cluster import contingency_matrix
 
-from ._arrays import ArrayLike, as_numpy
-from ._checks import check_choice, check_positive_int
+from ._arrays import ArrayLike
+from ._checks import as_matrix, check_choice, check_positive_int, int_seed
 from .seeds import SeedLike, as_generator, check_seed
 
 MODELS: tuple[str, ...] = ("gbt", "forest")
@@ -56,16 +54,6 @@ MODELS: tuple[str, ...] = ("gbt", "forest")
 
 _AUTO_DISCRETE_MAX_VALUES = 20
 """With ``discrete=None``, a factor with at most this many distinct integer values is a class label."""
-
-
-def _as_matrix(a: ArrayLike, name: str, min_rows: int = 1) -> np.ndarray:
-    """``a`` as a finite float64 array of shape ``(n, k)`` with ``n >= min_rows`` and ``k >= 1``."""
-    out = as_numpy(a, name)
-    if out.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, k), got {out.shape}")
-    if out.shape[0] < min_rows or out.shape[1] < 1:
-        raise ValueError(f"{name} must have at least {min_rows} row(s) and 1 column, got shape {out.shape}")
-    return out
 
 
 def _check_same_rows(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
@@ -93,6 +81,9 @@ def _mutual_info(a: np.ndarray, b: np.ndarray) -> float:
     The same contingency table and formula (the result is identical); the checks that the codes are
     1-D label arrays cost about a third of the time, and :func:`discretize` has made sure of that.
     """
+    from sklearn.metrics import mutual_info_score  # scikit-learn only when used
+    from sklearn.metrics.cluster import contingency_matrix
+
     return float(mutual_info_score(None, None, contingency=contingency_matrix(a, b, sparse=True)))
 
 
@@ -120,7 +111,7 @@ def discretize(x: ArrayLike, bins: int = 20) -> np.ndarray:
         Shape ``(n, k)``, int64, each column's codes in ``0 .. bins - 1``.
     """
     check_positive_int("bins", bins, minimum=2)
-    return _discretize_checked(_as_matrix(x, "x"), bins)
+    return _discretize_checked(as_matrix(x, "x"), bins)
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,8 +165,8 @@ def mig(z: ArrayLike, factors: ArrayLike, bins: int = 20) -> MIGResult:
     MIGResult
     """
     check_positive_int("bins", bins, minimum=2)
-    zz = _as_matrix(z, "z", min_rows=2)
-    vv = _as_matrix(factors, "factors", min_rows=2)
+    zz = as_matrix(z, "z", min_rows=2)
+    vv = as_matrix(factors, "factors", min_rows=2)
     _check_same_rows(zz, vv, "z", "factors")
     if zz.shape[1] < 2:
         raise ValueError(f"mig needs at least 2 codes (z with D >= 2 columns), got D = {zz.shape[1]}")
@@ -331,10 +322,10 @@ def dci(
     check_positive_int("n_estimators", n_estimators)
     if max_depth is not None:
         check_positive_int("max_depth", max_depth)
-    ztr = _as_matrix(z_train, "z_train", min_rows=2)
-    vtr = _as_matrix(factors_train, "factors_train", min_rows=2)
-    zte = _as_matrix(z_test, "z_test")
-    vte = _as_matrix(factors_test, "factors_test")
+    ztr = as_matrix(z_train, "z_train", min_rows=2)
+    vtr = as_matrix(factors_train, "factors_train", min_rows=2)
+    zte = as_matrix(z_test, "z_test")
+    vte = as_matrix(factors_test, "factors_test")
     _check_same_rows(ztr, vtr, "z_train", "factors_train")
     _check_same_rows(zte, vte, "z_test", "factors_test")
     if ztr.shape[1] != zte.shape[1]:
@@ -359,7 +350,9 @@ def dci(
         if is_discrete[k] and np.unique(vtr[:, k]).size < 2:
             raise ValueError(f"discrete factor {k} takes a single value in the training set: nothing to classify")
 
-    random_state = seed if isinstance(seed, int) else int(seed.integers(2**31 - 1))
+    from sklearn.metrics import accuracy_score, r2_score
+
+    random_state = int_seed(seed, 2**31 - 1)
     importance = np.zeros((ztr.shape[1], n_factors))
     informativeness = np.zeros(n_factors)
     for k in range(n_factors):

@@ -39,19 +39,17 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import sklearn
-from sklearn.neighbors import KNeighborsClassifier
-from threadpoolctl import threadpool_limits
 
-from ._arrays import ArrayLike, as_numpy
-from ._checks import check_choice, check_positive_float, check_positive_int
+from ._arrays import ArrayLike
+from ._checks import as_matrix, check_choice, check_positive_int, int_seed
 from .baselines import FITS, fit_batch, standardize, whiten  # standardize, whiten: importable from here too
-from .joint import calibration_batch, radial_batch
+from .dm_statistics import _STATISTICS, JOINT_METRICS, METRICS, gaussian_w2  # importable from here, as before
+from .joint import calibration_batch
 from .priors import Prior, get_prior  # Prior and get_prior stay importable from here (toy.py uses them)
-from .seeds import SeedLike, check_seed
+from .seeds import SeedLike
 
 __all__ = [
-    "DMScore", "FLOOR_QUANTILE", "JOINT_METRICS", "METRICS", "c2st_score", "calibration_score", "dm_report",
+    "DMScore", "FLOOR_QUANTILE", "N_DRAWS", "JOINT_METRICS", "METRICS", "c2st_score", "calibration_score", "dm_report",
     "gaussian_w2", "gaussian_w2_score", "ks_score", "noise_floor", "radial_score", "sliced_w2_score", "standardize",
     "whiten", "Prior", "get_prior",
 ]
@@ -59,141 +57,16 @@ __all__ = [
 FLOOR_QUANTILE = 0.95
 """The floor is this quantile of the statistic on true prior samples."""
 
+N_DRAWS = 200
+"""Prior samples behind every noise floor unless told otherwise: one default for every score and
+:func:`dm_report`, so the same ``z`` gets the same floor whichever way it is scored."""
+
 DEFAULT_METRICS: tuple[str, ...] = ("ks", "w2", "swd")
 """What :func:`dm_report` computes unless told otherwise (``"c2st"`` costs a classifier per floor draw)."""
 
 _CHUNK_ELEMENTS = 2_000_000  # floats per vectorised block when computing a floor
 
 
-# --------------------------------------------------------------------------------------------
-# The Gaussian 2-Wasserstein distance, one implementation for dm and generative
-# --------------------------------------------------------------------------------------------
-
-def _psd_sqrt(c: np.ndarray) -> np.ndarray:
-    """Symmetric PSD square root via an eigen-decomposition, negative eigenvalues clipped."""
-    w, v = np.linalg.eigh(0.5 * (c + np.swapaxes(c, -1, -2)))
-    return (v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]) @ np.swapaxes(v, -1, -2)
-
-
-def gaussian_w2(mean1: ArrayLike, cov1: ArrayLike, mean2: ArrayLike, cov2: ArrayLike, *,
-                squared: bool = False) -> float | np.ndarray:
-    r"""2-Wasserstein distance between :math:`\mathcal N(m_1, C_1)` and :math:`\mathcal N(m_2, C_2)`.
-
-    .. math:: W_2^2 = \lVert m_1 - m_2 \rVert^2
-              + \operatorname{tr}\Big(C_1 + C_2 - 2\big(C_2^{1/2} C_1\, C_2^{1/2}\big)^{1/2}\Big) .
-
-    Matrix square roots are taken by symmetric eigen-decompositions with negative eigenvalues
-    clipped to 0, so singular covariances are fine; :math:`W_2^2` is clipped at 0 against
-    rounding. Symmetric in its two Gaussians up to rounding.
-
-    Parameters
-    ----------
-    mean1, mean2 : array or tensor
-        Means, shapes ``(..., d)``.
-    cov1, cov2 : array or tensor
-        Covariances (symmetric positive semi-definite), shapes ``(..., d, d)``. Leading axes of
-        all four broadcast against each other, e.g. a batch ``(B, d)``, ``(B, d, d)`` against one
-        Gaussian ``(d,)``, ``(d, d)`` (whose square root is then taken once).
-    squared : bool
-        Return :math:`W_2^2` (the Fréchet distance of FID) instead of :math:`W_2`.
-
-    Returns
-    -------
-    float or np.ndarray
-        A float for a single pair, else an array of the broadcast leading shape.
-
-    Raises
-    ------
-    ValueError
-        For inconsistent shapes or non-finite entries.
-    """
-    m1, m2 = as_numpy(mean1, "mean1"), as_numpy(mean2, "mean2")
-    c1, c2 = as_numpy(cov1, "cov1"), as_numpy(cov2, "cov2")
-    if m1.ndim < 1 or m2.ndim < 1 or c1.ndim < 2 or c2.ndim < 2:
-        raise ValueError(f"means must have shape (..., d) and covariances (..., d, d), got {m1.shape}, "
-                         f"{c1.shape}, {m2.shape}, {c2.shape}")
-    d = m1.shape[-1]
-    if m2.shape[-1] != d or c1.shape[-2:] != (d, d) or c2.shape[-2:] != (d, d):
-        raise ValueError(f"means must have shape (..., d) and covariances (..., d, d) with one d, got "
-                         f"{m1.shape}, {c1.shape}, {m2.shape}, {c2.shape}")
-    s2 = _psd_sqrt(c2)
-    cross = s2 @ c1 @ s2
-    ev = np.linalg.eigvalsh(0.5 * (cross + np.swapaxes(cross, -1, -2)))
-    w2sq = (((m1 - m2) ** 2).sum(axis=-1) + np.trace(c1, axis1=-2, axis2=-1) + np.trace(c2, axis1=-2, axis2=-1)
-            - 2.0 * np.sqrt(np.clip(ev, 0.0, None)).sum(axis=-1))
-    out = np.clip(w2sq, 0.0, None)
-    out = out if squared else np.sqrt(out)
-    return float(out) if np.ndim(out) == 0 else out
-
-
-# --------------------------------------------------------------------------------------------
-# Statistics, vectorised over a leading batch axis: z has shape (B, n, d), result (B,)
-# --------------------------------------------------------------------------------------------
-
-def _ks_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_projections: int) -> np.ndarray:
-    n = z.shape[1]
-    u = prior.cdf(np.sort(z, axis=1))  # (B, n, d)
-    i = np.arange(1, n + 1, dtype=np.float64)[None, :, None]
-    d_plus = (i / n - u).max(axis=1)
-    d_minus = (u - (i - 1) / n).max(axis=1)
-    return np.maximum(d_plus, d_minus).mean(axis=1)
-
-
-def _w2_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_projections: int) -> np.ndarray:
-    n, d = z.shape[1], z.shape[2]
-    m = z.mean(axis=1)  # (B, d)
-    zc = z - m[:, None, :]
-    c = np.swapaxes(zc, 1, 2) @ zc / (n - 1)  # (B, d, d)
-    return gaussian_w2(m, c, prior.mean(d), prior.cov(d))
-
-
-def _swd_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_projections: int) -> np.ndarray:
-    b, n, d = z.shape
-    ref = prior.sample(b * n, d, rng).reshape(b, n, d)
-    theta = rng.standard_normal((b, d, n_projections))
-    theta /= np.linalg.norm(theta, axis=1, keepdims=True)
-    pz = np.sort(z @ theta, axis=1)  # (B, n, P)
-    pr = np.sort(ref @ theta, axis=1)
-    return np.sqrt(((pz - pr) ** 2).mean(axis=(1, 2)))
-
-
-def _c2st_neighbors(n: int) -> int:
-    """Neighbours of the classifier: the odd integer nearest ``sqrt(n)``, ``n`` = points per training fold."""
-    k = max(1, int(round(math.sqrt(n))))
-    return k if k % 2 == 1 else k + 1 if k + 1 <= n else k - 1
-
-
-def _c2st_batch(z: np.ndarray, prior: Prior, rng: np.random.Generator, n_projections: int) -> np.ndarray:
-    b, n, d = z.shape
-    ref = prior.sample(b * n, d, rng).reshape(b, n, d)
-    labels = np.r_[np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
-    k = _c2st_neighbors(n)  # 2 folds: each training fold holds n of the 2n pooled points
-    half = n // 2
-    out = np.empty(b)
-    # tiny problems: threads and sklearn's input validation cost more than they save
-    with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for i in range(b):
-            x = np.concatenate([z[i], ref[i]])
-            sd = x.std(axis=0)
-            x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-            ones, zeros = rng.permutation(n), n + rng.permutation(n)  # stratified 2-fold split
-            fold_a = np.concatenate([ones[:half], zeros[:half]])
-            fold_b = np.concatenate([ones[half:], zeros[half:]])
-            correct = 0
-            for train, test in ((fold_a, fold_b), (fold_b, fold_a)):
-                clf = KNeighborsClassifier(n_neighbors=min(k, len(train)), algorithm="brute")
-                correct += int((clf.fit(x[train], labels[train]).predict(x[test]) == labels[test]).sum())
-            out[i] = correct / (2 * n)
-    return out
-
-
-_STATISTICS = {"ks": _ks_batch, "w2": _w2_batch, "swd": _swd_batch, "c2st": _c2st_batch,
-               "radial": radial_batch, "calibration": calibration_batch}
-METRICS: tuple[str, ...] = tuple(_STATISTICS)
-"""Names of the distribution-matching statistics."""
-
-JOINT_METRICS: tuple[str, ...] = ("c2st", "radial", "calibration")
-"""The statistics that see the joint law, not only marginals and two moments."""
 
 _STREAM_STATISTIC, _STREAM_FLOOR = 0, 1  # independent random streams per seed
 
@@ -231,25 +104,10 @@ class DMScore:
         return asdict(self)
 
 
-def _as_embeddings(z: ArrayLike) -> np.ndarray:
-    a = as_numpy(z, "embeddings")
-    if a.ndim != 2:
-        raise ValueError(f"embeddings must have shape (n, d), got {a.shape}")
-    if a.shape[0] < 2 or a.shape[1] < 1:
-        raise ValueError(f"need n >= 2 samples and d >= 1 dimensions, got shape {a.shape}")
-    return a
-
-
-def _int_seed(seed: SeedLike) -> int:
-    """An int seed: ``seed`` itself, or one draw from a numpy ``Generator`` (which advances)."""
-    seed = check_seed(seed)
-    return seed if isinstance(seed, int) else int(seed.integers(2**63 - 1))
-
-
 def _check_knobs(n_draws: int, seed: SeedLike, n_projections: int) -> int:
     check_positive_int("n_draws", n_draws, minimum=100)
     check_positive_int("n_projections", n_projections)
-    return _int_seed(seed)
+    return int_seed(seed)
 
 
 def _check_fit(fit: str | None, n_fit: int | None, prior: Prior, d: int) -> None:
@@ -264,6 +122,26 @@ def _check_fit(fit: str | None, n_fit: int | None, prior: Prior, d: int) -> None
     if not (np.allclose(prior.mean(d), 0.0) and np.allclose(prior.cov(d), np.eye(d))):
         raise ValueError(f"fit={fit!r} simulates a map to mean 0 and identity covariance, so the prior must have "
                          f"them; {prior!r} does not")
+
+
+C2ST_MIN_N = 10
+"""Fewest embeddings :func:`c2st_score` accepts: with 2 points its floor is 1 (accuracy can be
+nothing but 0, 0.5 or 1), so every sample would read "matched"; 10 gives 5 per class and fold."""
+
+
+def _check_metric(metric: str, prior: Prior, n: int, d: int) -> None:
+    """Refuse, before any work, a metric that cannot be computed for this prior or sample size."""
+    if metric == "c2st" and n < C2ST_MIN_N:
+        raise ValueError(f"c2st needs n >= {C2ST_MIN_N} embeddings (a classifier trained and tested on "
+                         f"{n} points per class cannot tell anything apart), got n={n}")
+    if metric == "w2":
+        m, c = prior.mean(d), prior.cov(d)
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(c))):
+            raise ValueError(f"metric 'w2' compares means and covariances, and the prior {prior.name!r} has no finite "
+                             f"mean or variance (mean {np.asarray(m).ravel()[:1]}, variance "
+                             f"{np.diagonal(np.asarray(c))[:1]}); use 'ks', 'swd' or 'c2st' for it")
+    if metric == "calibration":
+        calibration_batch(np.zeros((1, 2, d)), prior, np.random.default_rng(0))  # refuses a prior other than N(0, I)
 
 
 @functools.lru_cache(maxsize=256)
@@ -283,7 +161,7 @@ def _cached_floor(metric: str, prior: Prior, n: int, d: int, n_draws: int, seed:
     return float(np.quantile(np.concatenate(values), FLOOR_QUANTILE))
 
 
-def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n_draws: int = 200,
+def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                 seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
                 n_fit: int | None = None) -> float:
     """The noise floor of ``metric``: its 95th percentile on true prior samples of shape ``(n, d)``.
@@ -324,17 +202,17 @@ def noise_floor(metric: str, n: int, d: int, prior: str | Prior = "normal", *, n
     s = _check_knobs(n_draws, seed, n_projections)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, d)
-    if metric == "calibration":
-        calibration_batch(np.zeros((1, 2, d)), p, np.random.default_rng(0))  # refuses a prior other than N(0, I)
+    _check_metric(metric, p, n, d)
     return _cached_floor(metric, p, n, d, n_draws, s, n_projections if metric == "swd" else 0, fit, n_fit)
 
 
 def _score(metric: str, z: ArrayLike, prior: str | Prior, n_draws: int, seed: SeedLike,
            n_projections: int, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     s = _check_knobs(n_draws, seed, n_projections)
-    a = _as_embeddings(z)
+    a = as_matrix(z, "embeddings", min_rows=2)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, a.shape[1])
+    _check_metric(metric, p, *a.shape)
     rng = np.random.default_rng([s, _STREAM_STATISTIC])
     statistic = float(_STATISTICS[metric](a[None], p, rng, n_projections)[0])
     floor = noise_floor(metric, a.shape[0], a.shape[1], p, n_draws=n_draws, seed=s, n_projections=n_projections,
@@ -343,7 +221,7 @@ def _score(metric: str, z: ArrayLike, prior: str | Prior, n_draws: int, seed: Se
     return DMScore(metric, statistic, floor, ratio)
 
 
-def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
              fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Mean one-sample Kolmogorov--Smirnov statistic over coordinates, against the prior's CDF.
 
@@ -374,7 +252,7 @@ def ks_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
     return _score("ks", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200,
+def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                       seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""2-Wasserstein distance between Gaussians fitted to ``z`` and to the prior.
 
@@ -409,7 +287,7 @@ def gaussian_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: i
 
 
 def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projections: int = 50,
-                    n_draws: int = 200, seed: SeedLike = 0, fit: str | None = None,
+                    n_draws: int = N_DRAWS, seed: SeedLike = 0, fit: str | None = None,
                     n_fit: int | None = None) -> DMScore:
     r"""Sliced 2-Wasserstein distance between ``z`` and a fresh prior sample of the same size.
 
@@ -445,7 +323,7 @@ def sliced_w2_score(z: ArrayLike, prior: str | Prior = "normal", *, n_projection
     return _score("swd", z, prior, n_draws, seed, n_projections, fit, n_fit)
 
 
-def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 100,
+def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS,
                seed: SeedLike = 0, fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Classifier two-sample test: how well a k-NN classifier tells ``z`` from prior samples.
 
@@ -467,11 +345,12 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
     Parameters
     ----------
     z : array or tensor
-        Embeddings, shape ``(n, d)``, ``n >= 2``, finite.
+        Embeddings, shape ``(n, d)``, ``n >= 10`` (:data:`C2ST_MIN_N`), finite.
     prior : str or Prior
         ``"normal"``, ``"uniform"`` or anything with a sampler (a :class:`~nine_utils.priors.SampledPrior` too).
     n_draws : int
-        Prior samples for the noise floor, ``>= 100`` (about 10 ms each at ``n = 500, d = 8``).
+        Prior samples for the noise floor, ``>= 100``; default :data:`N_DRAWS` (200), as for
+        every score (about 10 ms each at ``n = 500, d = 8``).
     seed : int or numpy.random.Generator
         Seed of the prior sample, the folds, and the floor's samples.
     fit, n_fit : str and int, optional
@@ -486,7 +365,7 @@ def c2st_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 10
     return _score("c2st", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
                  fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""The radial law: KS distance between the law of :math:`\lVert z - \mu\rVert^2` and the prior's.
 
@@ -519,7 +398,7 @@ def radial_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 
     return _score("radial", z, prior, n_draws, seed, 1, fit, n_fit)
 
 
-def calibration_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = 200, seed: SeedLike = 0,
+def calibration_score(z: ArrayLike, prior: str | Prior = "normal", *, n_draws: int = N_DRAWS, seed: SeedLike = 0,
                       fit: str | None = None, n_fit: int | None = None) -> DMScore:
     r"""Calibration error of the :math:`\chi^2` test: the largest :math:`|\mathrm{FPR}(\alpha) - \alpha|`.
 
@@ -561,7 +440,7 @@ _SCORERS = {"ks": ks_score, "w2": gaussian_w2_score, "swd": sliced_w2_score, "c2
 
 
 def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[str] = DEFAULT_METRICS,
-              n_draws: int = 200, seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
+              n_draws: int = N_DRAWS, seed: SeedLike = 0, n_projections: int = 50, fit: str | None = None,
               n_fit: int | None = None) -> dict[str, DMScore]:
     """Distribution-matching scores of ``z`` (shape ``(n, d)``) against ``prior``.
 
@@ -602,11 +481,11 @@ def dm_report(z: ArrayLike, prior: str | Prior = "normal", *, metrics: Sequence[
     for m in metrics:
         check_choice("metric", m, METRICS)
     s = _check_knobs(n_draws, seed, n_projections)
-    a = _as_embeddings(z)
+    a = as_matrix(z, "embeddings", min_rows=2)
     p = get_prior(prior)
     _check_fit(fit, n_fit, p, a.shape[1])
-    if "calibration" in metrics:
-        calibration_batch(a[None, :2], p, np.random.default_rng(0))  # refuses a prior other than N(0, I) first
+    for m in metrics:  # every metric's refusal comes before any work
+        _check_metric(m, p, *a.shape)
     out = {}
     for m in metrics:
         kwargs = {"n_projections": n_projections} if m == "swd" else {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import ArrayLike, as_numpy
+from ._checks import as_matrix, check_positive_float, renamed
 from .dm import gaussian_w2
 
 
@@ -47,19 +48,15 @@ def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
     float
         The distance, in squared feature units.
     """
-    x, y = as_numpy(a, "a"), as_numpy(b, "b")
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"samples must have shape (n, k), got {x.shape} and {y.shape}")
+    x, y = as_matrix(a, "a", min_rows=2), as_matrix(b, "b", min_rows=2)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"samples differ in width: {x.shape[1]} vs {y.shape[1]}")
-    if x.shape[0] < 2 or y.shape[0] < 2 or x.shape[1] < 1:
-        raise ValueError(f"need at least 2 samples of width >= 1 in each set, got {x.shape} and {y.shape}")
     ca = np.atleast_2d(np.cov(x, rowvar=False))
     cb = np.atleast_2d(np.cov(y, rowvar=False))
     return gaussian_w2(x.mean(axis=0), ca, y.mean(axis=0), cb, squared=True)
 
 
-def inception_score(probs: ArrayLike, eps: float = 1e-12) -> float:
+def inception_score(probs: ArrayLike, log_floor: float | None = None, *, eps: float | None = None) -> float:
     r"""Inception-style score of class probabilities: ``exp`` of the mean KL from the marginal.
 
     With :math:`p(y \mid x_i)` the rows of ``probs`` and :math:`\hat p(y) = \frac1n \sum_i p(y \mid x_i)`,
@@ -76,8 +73,10 @@ def inception_score(probs: ArrayLike, eps: float = 1e-12) -> float:
     probs : array or tensor
         Class probabilities, shape ``(n, K)`` with ``n >= 1``, ``K >= 1``; entries in ``[0, 1]``
         and rows summing to 1 (within ``1e-4``).
-    eps : float
-        Floor inside the logarithms, ``> 0`` (``0 log 0`` is taken as 0).
+    log_floor : float, optional
+        Floor inside the logarithms, ``> 0`` (``0 log 0`` is taken as 0); default ``1e-12``.
+    eps : float, optional
+        The old name of ``log_floor`` (a ``FutureWarning``).
 
     Returns
     -------
@@ -87,10 +86,10 @@ def inception_score(probs: ArrayLike, eps: float = 1e-12) -> float:
     p = as_numpy(probs, "probs")
     if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
         raise ValueError(f"probs must have shape (n, K) with n, K >= 1, got {p.shape}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
+    floor = renamed("inception_score", "eps", "log_floor", eps, log_floor)
+    floor = check_positive_float("log_floor", 1e-12 if floor is None else floor)
     if p.min() < 0 or p.max() > 1 or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError("probs must be probabilities: entries in [0, 1], rows summing to 1")
     marginal = p.mean(axis=0, keepdims=True)
-    kl = (p * (np.log(np.maximum(p, eps)) - np.log(np.maximum(marginal, eps)))).sum(axis=1)
+    kl = (p * (np.log(np.maximum(p, floor)) - np.log(np.maximum(marginal, floor)))).sum(axis=1)
     return float(np.exp(max(kl.mean(), 0.0)))

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ._arrays import ArrayLike, as_numpy
 from ._checks import check_positive_float, check_positive_int
@@ -56,6 +52,10 @@ def linear_probe_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayL
     check_positive_float("C", C)
     check_positive_int("max_iter", max_iter)
     zt, yt, ze, ye = _probe_data(z_train, y_train, z_test, y_test)
+    from sklearn.linear_model import LogisticRegression  # scikit-learn only when used
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
     clf.fit(zt, yt)
     return float(clf.score(ze, ye))
@@ -81,4 +81,6 @@ def knn_accuracy(z_train: ArrayLike, y_train: ArrayLike, z_test: ArrayLike, y_te
     """
     check_positive_int("k", k)
     zt, yt, ze, ye = _probe_data(z_train, y_train, z_test, y_test)
+    from sklearn.neighbors import KNeighborsClassifier
+
     return float(KNeighborsClassifier(n_neighbors=k).fit(zt, yt).score(ze, ye))

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import check_choice, check_positive_int
+from .seeds import SeedLike, as_torch_generator
 
 
 def _check_scores(scores: torch.Tensor) -> int:
@@ -181,8 +182,19 @@ def rho_for_mi(mi: float, dim: int = 1) -> float:
 
 
 def sample_correlated_gaussians(n: int, dim: int, rho: float,
-                                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                                generator: torch.Generator | SeedLike = 0) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Draw ``n`` pairs ``(x, y)`` with ``x ~ N(0, I_d)`` and ``y = rho x + sqrt(1-rho^2) eps``.
+
+    Parameters
+    ----------
+    n, dim : int
+        Number of pairs and dimension, ``>= 1``.
+    rho : float
+        Correlation of each coordinate pair, in ``(-1, 1)``.
+    generator : torch.Generator, int or numpy.random.Generator
+        The draws come from this torch generator (which advances), or from
+        :func:`nine_utils.seeds.torch_generator` of a seed (default ``0``); never from torch's
+        global generator.
 
     Returns
     -------
@@ -191,8 +203,9 @@ def sample_correlated_gaussians(n: int, dim: int, rho: float,
     """
     check_positive_int("n", n)
     gaussian_mi(rho, dim)  # validates rho and dim
-    x = torch.randn(n, dim, generator=generator)
-    eps = torch.randn(n, dim, generator=generator)
+    gen = as_torch_generator(generator)
+    x = torch.randn(n, dim, generator=gen)
+    eps = torch.randn(n, dim, generator=gen)
     return x, rho * x + math.sqrt(1.0 - rho * rho) * eps
 
 

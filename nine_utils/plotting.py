@@ -1,14 +1,20 @@
-"""One seaborn theme and one colour per method, shared by every notebook; curves over seeds."""
+"""One seaborn theme and one colour per method, shared by every notebook; curves over seeds.
+
+matplotlib and seaborn are imported when a function here is called, not with the package:
+``import nine_utils`` stays light (seaborn brings pyplot and pandas with it).
+"""
 
 from __future__ import annotations
 
-import matplotlib as mpl
+from typing import TYPE_CHECKING
+
 import numpy as np
-import seaborn as sns
-from matplotlib.axes import Axes
 
 from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 METHOD_COLORS: dict[str, str] = {
     # Colour-blind-safe: Okabe & Ito's eight colours first, then Paul Tol's "muted" scheme for
@@ -48,6 +54,9 @@ def set_theme(context: str = "notebook") -> None:
         Seaborn context: ``"paper"``, ``"notebook"``, ``"talk"`` or ``"poster"``.
     """
     check_choice("context", context, ("paper", "notebook", "talk", "poster"))
+    import matplotlib as mpl
+    import seaborn as sns
+
     sns.set_theme(context=context, style="whitegrid", palette="colorblind")
     mpl.rcParams.update({"figure.dpi": 90, "axes.titleweight": "bold", "figure.constrained_layout.use": True})
 

@@ -12,17 +12,10 @@ r"""Priors on :math:`\mathbb R^d`, and fixed maps from a matched embedding to ot
 
 :func:`get_prior` turns any of these specifications into a :class:`Prior`.
 
-**Maps to other priors.** NINE matches N(0, I) or U[0, 1]^d. Any other absolutely continuous
-prior is reached by composing the matched embedding with a fixed invertible map, trained or
-written down once:
+Two non-factorized priors are built in: :func:`banana_prior` and :func:`gaussian_mixture_prior`.
 
-- factorized priors: the probability integral transform, per coordinate,
-  :math:`y_k = F^{-1}(\Phi(z_k))` from a Gaussian embedding or :math:`y_k = F^{-1}(u_k)` from a
-  uniform one (:func:`pit_to_prior`);
-- non-factorized priors (e.g. :func:`banana_prior`, :func:`gaussian_mixture_prior`): a
-  normalizing flow fitted by maximum likelihood to prior samples (:func:`fit_flow`); its inverse
-  carries N(0, I) to the prior (:func:`flow_to_prior`), its forward map back
-  (:func:`flow_to_gaussian`).
+**Maps to other priors** (:func:`pit_to_prior`, :func:`fit_flow`, :func:`flow_to_prior`,
+:func:`flow_to_gaussian`) live in :mod:`nine_utils.prior_maps` and are importable from here.
 
 Randomness follows the package convention: ``seed`` is an ``int`` or a
 :class:`numpy.random.Generator` (:mod:`nine_utils.seeds`); nothing here touches global state.
@@ -31,25 +24,18 @@ Randomness follows the package convention: ``seed`` is an ``int`` or a
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from scipy import special, stats
-from torch import nn
 
-from ._arrays import ArrayLike, as_numpy, as_tensor
+from ._arrays import ArrayLike, as_numpy
 from ._checks import check_choice, check_positive_float, check_positive_int
-from ._progress import progress_bar
-from .seeds import SeedLike, as_generator, check_seed, torch_generator
+from .seeds import SeedLike, as_generator
 
-_U_CLIP = 1e-7  # keeps u off 0 and 1, where most quantile functions are infinite
 _U_EPS = 1e-12  # keeps uniform draws off 0 and 1 before an inverse CDF
-
-SOURCES: tuple[str, ...] = ("normal", "uniform")
-"""What a matched embedding matches, for :func:`pit_to_prior`."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,8 +46,10 @@ SOURCES: tuple[str, ...] = ("normal", "uniform")
 class Prior(Protocol):
     """What the metrics need from a prior on ``R^d``.
 
-    ``name`` identifies the prior: it is part of the cache key of the noise floors, so two
-    different priors must not share a name.
+    ``name`` labels the prior in messages. The noise floors are cached by the prior itself
+    (its ``==`` and ``hash``): the priors of this module compare equal exactly when their
+    :attr:`key`, which holds their real parameters, is equal, never by name alone. A prior of
+    your own that defines neither is cached by identity, which is always safe.
     """
 
     name: str
@@ -87,9 +75,31 @@ class Prior(Protocol):
         ...
 
 
-def _describe(dist: Any) -> str:
+def _scipy_description(dist: Any) -> str:
     args = [repr(a) for a in dist.args] + [f"{k}={v!r}" for k, v in sorted(dist.kwds.items())]
     return f"{dist.dist.name}({', '.join(args)})"
+
+
+def _exact(value: Any) -> str:
+    """An exact, hashable text of a parameter: numbers at full precision (``repr`` of each float)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    try:
+        return repr(np.asarray(value, dtype=np.float64).tolist())
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class _KeyedPrior:
+    """Equality and hash by :attr:`key`: the prior's type and its real parameters (not its name)."""
+
+    key: tuple
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _KeyedPrior) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
 def _check_scipy_dist(dist: Any) -> None:
@@ -104,7 +114,7 @@ def _check_scipy_dist(dist: Any) -> None:
         raise ValueError(f"a prior must be continuous; scipy.stats.{dist.dist.name} is discrete")
 
 
-class FactorizedPrior:
+class FactorizedPrior(_KeyedPrior):
     """A prior with i.i.d. coordinates, each following a frozen 1-D ``scipy.stats`` distribution.
 
     Parameters
@@ -114,8 +124,9 @@ class FactorizedPrior:
         ``scipy.stats.beta`` itself is refused). Continuous; needs a finite mean and variance
         for ``"w2"``.
     name : str, optional
-        Identifies the prior (and its cached floors). Defaults to a description of ``dist``
-        such as ``"beta(2, 5)"``.
+        Labels the prior. Defaults to a description of ``dist`` such as ``"beta(2, 5)"``. The
+        cached floors are keyed by the distribution's family and parameters (:attr:`key`), so two
+        priors with one name but other parameters never share a floor.
 
     Raises
     ------
@@ -126,16 +137,12 @@ class FactorizedPrior:
     def __init__(self, dist: Any, name: str | None = None) -> None:
         _check_scipy_dist(dist)
         self.dist = dist
-        self.name = name or _describe(dist)
+        self.name = name or _scipy_description(dist)
+        self.key = (type(self).__name__, dist.dist.name, tuple(_exact(a) for a in dist.args),
+                    tuple((k, _exact(v)) for k, v in sorted(dist.kwds.items())))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FactorizedPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("FactorizedPrior", self.name))
 
     def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
         """``n`` i.i.d. draws in ``d`` dimensions, shape ``(n, d)``, float64."""
@@ -221,7 +228,23 @@ def _torch_method(dist: torch.distributions.Distribution, method: str, x: torch.
                          "FactorizedPrior") from None
 
 
-class TorchFactorizedPrior:
+def _torch_parameters(dist: torch.distributions.Distribution) -> dict[str, torch.Tensor]:
+    """The tensor parameters a torch distribution declares (``arg_constraints``), by name."""
+    out = {}
+    for k in sorted(getattr(dist, "arg_constraints", {})):
+        try:
+            v = getattr(dist, k)
+        except (AttributeError, NotImplementedError, RuntimeError):
+            continue
+        if isinstance(v, torch.Tensor):
+            out[k] = v
+    return out
+
+
+_FINGERPRINT_U = np.linspace(0.02, 0.98, 25)  # quantile levels whose values identify a 1-D law
+
+
+class TorchFactorizedPrior(_KeyedPrior):
     """A prior with i.i.d. coordinates following a 1-D ``torch.distributions`` distribution.
 
     Uses the distribution's ``cdf``, ``icdf`` and ``mean``/``variance``. The CDF is defined on
@@ -238,7 +261,11 @@ class TorchFactorizedPrior:
     dist : torch.distributions.Distribution
         A scalar (batch shape ``()``) distribution, e.g. ``torch.distributions.Laplace(0., 1.)``.
     name : str, optional
-        Identifies the prior; defaults to ``repr(dist)``.
+        Labels the prior; defaults to the distribution's class and parameters, e.g.
+        ``"HalfNormal(scale=3.0)"``. The cached floors are keyed by :attr:`key`: the class, the
+        declared parameters and the quantiles at 25 levels (the ``repr`` of many torch
+        distributions, ``HalfNormal`` and every ``TransformedDistribution`` among them, omits
+        their parameters, so it cannot tell them apart).
 
     Raises
     ------
@@ -252,17 +279,15 @@ class TorchFactorizedPrior:
         median = _torch_method(dist, "icdf", torch.tensor(0.5, dtype=torch.float64))
         _torch_method(dist, "cdf", median)
         self.dist = dist
-        self.name = name or repr(dist)
+        params = _torch_parameters(dist)
+        self.name = name or f"{type(dist).__name__}({', '.join(f'{k}={float(v):g}' for k, v in params.items())})"
         self._median = float(median)
+        quantiles = dist.icdf(torch.as_tensor(_FINGERPRINT_U, dtype=torch.float64)).double().numpy()
+        self.key = ("TorchFactorizedPrior", type(dist).__name__,
+                    tuple((k, _exact(v)) for k, v in params.items()), _exact(quantiles))
 
     def __repr__(self) -> str:
         return f"TorchFactorizedPrior(name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TorchFactorizedPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("TorchFactorizedPrior", self.name))
 
     def sample(self, n: int, d: int, seed: SeedLike) -> np.ndarray:
         return self.ppf(np.clip(as_generator(seed).random((n, d)), _U_EPS, 1.0 - _U_EPS))
@@ -285,7 +310,7 @@ class TorchFactorizedPrior:
         return float(self.dist.variance) * np.eye(d)
 
 
-class SampledPrior:
+class SampledPrior(_KeyedPrior):
     """A prior known only through a sampler, e.g. a non-factorized 2-D banana or mixture.
 
     Good for the sliced metric (``"swd"``), the classifier test (``"c2st"``) and, through a mean
@@ -295,30 +320,31 @@ class SampledPrior:
     Parameters
     ----------
     name : str
-        Identifies the prior (and its cached floors).
+        Labels the prior.
     sampler : callable
         ``(n, generator) -> array (n, dim)`` drawing with the numpy ``Generator`` it is given.
     dim : int
         Dimension of the samples.
     reference_size : int
         Draws used to estimate the mean and covariance.
+    key : hashable, optional
+        The sampler's parameters, exactly (e.g. ``("banana", c, s)``): priors with equal keys,
+        dimension and ``reference_size`` share cached floors. Default: the ``sampler`` object
+        itself, so only this prior's sampler reuses them.
     """
 
     def __init__(self, name: str, sampler: Callable[[int, np.random.Generator], np.ndarray], dim: int,
-                 reference_size: int = 200_000) -> None:
+                 reference_size: int = 200_000, key: Any = None) -> None:
         check_positive_int("dim", dim)
         check_positive_int("reference_size", reference_size, minimum=2)
+        if not callable(sampler):
+            raise ValueError(f"sampler must be a callable (n, numpy Generator) -> array (n, dim), got {sampler!r}")
         self.name, self.sampler, self.dim, self.reference_size = name, sampler, dim, reference_size
+        self.key = ("SampledPrior", sampler if key is None else key, dim, reference_size)
         self._moments: tuple[np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return f"SampledPrior(name={self.name!r}, dim={self.dim})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SampledPrior) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("SampledPrior", self.name))
 
     def _check_dim(self, d: int) -> None:
         if d != self.dim:
@@ -377,148 +403,6 @@ def get_prior(prior: Any) -> Prior:
                      f"a torch distribution with cdf/icdf, or a Prior; got {prior!r}")
 
 
-# --------------------------------------------------------------------------------------------
-# Maps from a matched embedding to other priors
-# --------------------------------------------------------------------------------------------
-
-def pit_to_prior(z: ArrayLike, prior: Any, source: str = "normal") -> np.ndarray:
-    r"""Map matched embeddings to a factorized prior by the probability integral transform.
-
-    .. math:: y = F^{-1}(u), \qquad u = \Phi(z) \text{ (source "normal")} \quad\text{or}\quad u = z
-              \text{ (source "uniform")},
-
-    applied elementwise; ``u`` is clipped to ``[1e-7, 1 - 1e-7]``. If ``z ~ N(0, I)`` (or
-    ``U[0,1]^d``) exactly, ``y`` has i.i.d. coordinates with CDF ``F``.
-
-    Parameters
-    ----------
-    z : tensor or array
-        Matched embeddings, shape ``(n, d)``, finite.
-    prior : str, scipy.stats frozen distribution, torch distribution or Prior
-        The target; it needs an inverse CDF (``ppf`` / ``icdf``). See :func:`get_prior`.
-    source : str
-        ``"normal"`` if ``z`` matches N(0, I), ``"uniform"`` if it matches U[0, 1]^d.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(n, d)``, float64.
-
-    Raises
-    ------
-    ValueError
-        For an unknown source, or a prior without an inverse CDF (e.g. a :class:`SampledPrior`
-        or ``torch.distributions.Beta``).
-    """
-    check_choice("source", source, SOURCES)
-    p = get_prior(prior)
-    if isinstance(p, SampledPrior):
-        raise ValueError(f"prior {p.name!r} has no inverse CDF; use a normalizing flow (fit_flow) for it")
-    a = as_numpy(z, "z", ndim=2)
-    u = special.ndtr(a) if source == "normal" else a
-    return p.ppf(np.clip(u, _U_CLIP, 1.0 - _U_CLIP))
-
-
-def fit_flow(samples: ArrayLike, *, transforms: int = 4, hidden: int = 64, bins: int = 8,
-             steps: int = 2000, batch_size: int = 512, lr: float = 3e-3, seed: SeedLike = 0,
-             progress: bool = True) -> tuple[nn.Module, list[float], float]:
-    r"""Fit a neural spline flow (zuko's ``NSF``) to prior samples by maximum likelihood.
-
-    The flow is :math:`y = T^{-1}(z)`, ``z ~ N(0, I)``, with ``T`` a stack of ``transforms``
-    autoregressive rational-quadratic spline layers; training minimises
-    :math:`-\frac1n\sum_i \log p_T(y_i)` over minibatches, with Adam and cosine-decayed ``lr``.
-    Runs on the CPU, in float32.
-
-    The initialisation is drawn inside :func:`torch.random.fork_rng`, so torch's global random
-    state is the same after the call as before it.
-
-    Parameters
-    ----------
-    samples : tensor or array
-        Draws from the target prior, shape ``(n, d)``, ``d >= 2``, finite.
-    transforms, hidden, bins : int
-        Number of spline layers, width of their two hidden layers, and spline bins, ``>= 1``.
-    steps, batch_size : int
-        Optimizer steps and minibatch size, ``>= 1``.
-    lr : float
-        Peak learning rate, ``> 0``.
-    seed : int or numpy.random.Generator
-        Seeds the initialisation and the minibatches (through :func:`nine_utils.seeds.torch_generator`).
-    progress : bool
-        Show a ``tqdm`` bar.
-
-    Returns
-    -------
-    flow : nn.Module
-        The trained ``zuko.flows.NSF`` (in eval mode); ``flow()`` is the distribution.
-    losses : list of float
-        The negative log-likelihood at each step.
-    seconds : float
-        Wall time.
-    """
-    a = as_numpy(samples, "samples")
-    if a.ndim != 2 or a.shape[1] < 2:
-        raise ValueError(f"samples must have shape (n, d) with d >= 2, got {a.shape}")
-    for name, v in (("transforms", transforms), ("hidden", hidden), ("bins", bins), ("steps", steps),
-                    ("batch_size", batch_size)):
-        check_positive_int(name, v)
-    check_positive_float("lr", lr)
-    gen = torch_generator(check_seed(seed))
-    import zuko  # imported here: only the flow route needs it
-
-    y = torch.as_tensor(a, dtype=torch.float32)
-    losses: list[float] = []
-    start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(gen.initial_seed())
-        flow = zuko.flows.NSF(features=y.shape[1], transforms=transforms, hidden_features=[hidden, hidden],
-                              bins=bins)
-        opt = torch.optim.Adam(flow.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        for _ in progress_bar(range(steps), progress, desc="flow", leave=False):
-            batch = y[torch.randint(0, y.shape[0], (min(batch_size, y.shape[0]),), generator=gen)]
-            loss = -flow().log_prob(batch).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-    flow.eval()
-    return flow, losses, time.perf_counter() - start
-
-
-def _flow_input(flow: nn.Module, x: ArrayLike, name: str) -> torch.Tensor:
-    device = next(flow.parameters()).device
-    return as_tensor(x, name).to(device=device, dtype=torch.float32)
-
-
-@torch.no_grad()
-def flow_to_prior(flow: nn.Module, z: ArrayLike) -> np.ndarray:
-    r"""Push Gaussian-matched embeddings through a fitted flow's inverse: :math:`y = T^{-1}(z)`.
-
-    Parameters
-    ----------
-    flow : nn.Module
-        A flow from :func:`fit_flow`.
-    z : tensor or array
-        Embeddings matched to N(0, I), shape ``(n, d)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(n, d)``, float64.
-    """
-    return as_numpy(flow().transform.inv(_flow_input(flow, z, "z")), "y", finite=False)
-
-
-@torch.no_grad()
-def flow_to_gaussian(flow: nn.Module, y: ArrayLike) -> np.ndarray:
-    r"""The forward map :math:`z = T(y)`, prior space to N(0, I); the inverse of :func:`flow_to_prior`.
-
-    Shapes: ``y (n, d)`` -> ``(n, d)``, float64.
-    """
-    return as_numpy(flow().transform(_flow_input(flow, y, "y")), "z", finite=False)
-
 
 def banana_prior(curvature: float = 0.5, scale: float = 1.0) -> SampledPrior:
     r"""A non-factorized 2-D "banana": :math:`y_1 = s x_1,\; y_2 = x_2 + c\,(x_1^2 - 1)`, ``x ~ N(0, I)``.
@@ -539,7 +423,7 @@ def banana_prior(curvature: float = 0.5, scale: float = 1.0) -> SampledPrior:
         x = rng.standard_normal((n, 2))
         return np.stack([s * x[:, 0], x[:, 1] + c * (x[:, 0] ** 2 - 1.0)], axis=1)
 
-    return SampledPrior(f"banana(c={c}, s={s})", sampler, dim=2)
+    return SampledPrior(f"banana(c={c}, s={s})", sampler, dim=2, key=("banana", c, s))
 
 
 def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior:
@@ -552,7 +436,7 @@ def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior
     std : float
         ``s > 0``.
     """
-    mu = as_numpy(centers, "centers")
+    mu = as_numpy(centers, "centers").copy()  # the sampler and the key hold this copy
     if mu.ndim != 2 or mu.shape[0] < 1:
         raise ValueError(f"centers must have shape (k, d), got {mu.shape}")
     s = check_positive_float("std", std)
@@ -561,4 +445,9 @@ def gaussian_mixture_prior(centers: ArrayLike, std: float = 0.3) -> SampledPrior
         return mu[rng.integers(0, mu.shape[0], n)] + s * rng.standard_normal((n, mu.shape[1]))
 
     return SampledPrior(f"mixture(k={mu.shape[0]}, std={s}, centers={mu.round(3).tolist()})", sampler,
-                        dim=mu.shape[1])
+                        dim=mu.shape[1], key=("mixture", s, _exact(mu)))
+
+
+# The maps to other priors live in prior_maps.py and stay importable from here (imported last:
+# prior_maps needs the priors above).
+from .prior_maps import SOURCES, fit_flow, flow_to_gaussian, flow_to_prior, pit_to_prior  # noqa: E402,F401

@@ -11,22 +11,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import torch
 
-SeedLike = Union[int, np.random.Generator]
-"""An ``int`` (``>= 0``) or a :class:`numpy.random.Generator`."""
-
-
-def check_seed(seed: SeedLike, name: str = "seed") -> SeedLike:
-    """Return ``seed`` if it is a non-negative int or a numpy ``Generator``, else raise ``ValueError``."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative int or a numpy.random.Generator, got {seed!r}")
-    return int(seed)
+from ._checks import SeedLike, check_seed, int_seed  # SeedLike and check_seed: importable from here too
 
 
 def as_generator(seed: SeedLike) -> np.random.Generator:
@@ -41,10 +30,31 @@ def torch_generator(seed: SeedLike) -> torch.Generator:
     An int seeds it directly (``torch.Generator().manual_seed(seed)``); a numpy ``Generator`` gives
     one draw of 63 bits as the torch seed, so the numpy generator advances.
     """
-    seed = check_seed(seed)
-    if isinstance(seed, np.random.Generator):
-        seed = int(seed.integers(0, 2**63 - 1))
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(int_seed(seed))
+
+
+def require_generator(generator: object, owner: str) -> torch.Generator:
+    """``generator`` if it is a ``torch.Generator``, else a ``ValueError`` naming ``owner``.
+
+    For the random maps that the training loop calls with its own generator (views, channels): a
+    missing generator would otherwise mean torch's global one, which no helper may touch.
+    """
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"{owner} draws random numbers and needs a torch.Generator (train_infomax passes its own; "
+                         f"by hand: torch.Generator().manual_seed(0)), got {generator!r}; it never draws from "
+                         "torch's global generator")
+    return generator
+
+
+def as_torch_generator(generator: torch.Generator | SeedLike, name: str = "generator") -> torch.Generator:
+    """A ``torch.Generator``: ``generator`` itself, or :func:`torch_generator` of an int or numpy ``Generator``."""
+    if isinstance(generator, torch.Generator):
+        return generator
+    try:
+        return torch_generator(generator)
+    except ValueError:
+        raise ValueError(f"{name} must be a torch.Generator, a non-negative int or a numpy.random.Generator, "
+                         f"got {generator!r}") from None
 
 
 def seed_everything(seed: int) -> torch.Generator:

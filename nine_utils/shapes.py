@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_positive_int
+from ._checks import check_choice, check_nonnegative_float, check_positive_int
+from .seeds import require_generator
 
 SHAPES: tuple[str, ...] = ("square", "ellipse", "heart", "triangle")
 """The shapes the renderer knows."""
@@ -290,8 +291,7 @@ def jitter_factors(factors: np.ndarray, jitter: float, rng: np.random.Generator,
     np.ndarray
         Shape ``(n, 5)``, a new array.
     """
-    if not (isinstance(jitter, (int, float)) and math.isfinite(jitter) and jitter >= 0):
-        raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+    check_nonnegative_float("jitter", jitter)
     factors = np.asarray(factors, dtype=np.float64)
     if factors.ndim != 2 or factors.shape[1] != 5:
         raise ValueError(f"factors must have shape (n, 5), got {factors.shape}")
@@ -351,8 +351,7 @@ class ShapeViews:
                  scale_range: Sequence[float] = (0.5, 1.0), rotation_range: Sequence[float] = (0.0, math.pi / 3),
                  antialias: int = 3) -> None:
         check_positive_int("copies", copies)
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        check_nonnegative_float("noise", noise)
         check_positive_int("image_size", image_size, minimum=4)
         factors = np.asarray(factors, dtype=np.float64)
         rng = np.random.default_rng(seed)
@@ -375,6 +374,9 @@ class ShapeViews:
         index = torch.as_tensor(index, dtype=torch.long).cpu()
         if index.dim() != 1:
             raise ValueError(f"expected a 1-D batch of row indices, got shape {tuple(index.shape)}")
+        if generator is None and self.jitter == 0 and self.noise == 0:
+            return self.bank[index, 0]  # the copies are all alike: nothing to draw
+        require_generator(generator, "ShapeViews")  # torch's global generator is never used
         pick = torch.randint(self.copies, (len(index),), generator=generator)
         img = self.bank[index, pick]
         if self.noise > 0:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ._arrays import ArrayLike, as_numpy
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ._progress import progress_bar
 from .device import resolve_device
 from .nine import NINEHead, _as_inputs, _describe, _module_device, check_critic, find_head
@@ -50,7 +50,7 @@ class TrainHistory:
     batch_size : int
         Batch size; InfoNCE's ceiling is ``log(batch_size)``.
     recalibrated : bool
-        Whether the batch-norm statistics were re-estimated on the clean training data after
+        Whether the NINE head's statistics were re-estimated on the clean training data after
         training (:func:`nine_utils.nine.recalibrate`).
     """
 
@@ -147,6 +147,73 @@ def _declared_widths(critic: nn.Module) -> tuple[int | None, int | None]:
     return (a if a is not None else common), (b if b is not None else common)
 
 
+def _first_layer_hint(encoder: nn.Module) -> str:
+    """``": its first layer Linear(in_features=5, ...) takes ..."`` when the first layer says what it takes."""
+    for m in encoder.modules():
+        if len(list(m.children())) == 0 and any(True for _ in m.parameters(recurse=False)):
+            if isinstance(m, nn.Linear):
+                return f"; its first layer {_describe(m)} takes rows of width {m.in_features} (shape (n, {m.in_features}))"
+            if isinstance(m, nn.modules.conv._ConvNd):
+                return f"; its first layer {_describe(m)} takes {m.in_channels} input channel(s)"
+            return ""
+    return ""
+
+
+def _encoder_output(encoder: nn.Module, inputs: torch.Tensor, name: str) -> torch.Tensor:
+    """``encoder(inputs)`` in eval mode, no gradients, modes restored: the probe run before any work.
+
+    An error of the encoder on these inputs (wrong width, dtype, number of dimensions) becomes one
+    ``ValueError`` that names ``name``, its shape and dtype, and what the encoder's first layer takes.
+    """
+    try:
+        z = _eval_forward(encoder, inputs)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(f"the encoder cannot embed {name} (a batch of shape {tuple(inputs.shape)}, dtype "
+                         f"{inputs.dtype}){_first_layer_hint(encoder)}. The encoder said: {exc}") from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2:
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(f"the encoder must return embeddings of shape (n, d), got {shape}")
+    return z
+
+
+def _check_assembly(encoder: nn.Module, critic: nn.Module, x: torch.Tensor, augment: Augment | None,
+                    channel: Channel | str | None, recalibrate: bool
+                    ) -> tuple[NINEHead | None, Channel | None, Augment]:
+    """Check that encoder, critic, channel, views and data fit together; ``(head, channel, view)``.
+
+    Runs one eval-mode forward pass on two (views of) examples, so every misassembly is a
+    ``ValueError`` before the first step: a channel critic without its head, a channel that is not
+    the head's, inputs the encoder cannot take, embeddings of a width the critic does not declare,
+    and ``recalibrate=True`` with an encoder that cannot take the clean ``x``.
+    """
+    if not isinstance(critic, nn.Module):
+        raise ValueError(f"critic must be a torch.nn.Module (a, b) -> scores, got {type(critic).__name__}")
+    head = find_head(encoder)
+    channel = _resolve_channel(head, channel)
+    if head is not None or channel is None:  # a custom noise channel without a head may use any critic
+        check_critic(head, critic)
+    view = augment if augment is not None else _identity_view
+    if augment is None and x.is_floating_point() and x.dim() < 2:
+        raise ValueError(f"x must have shape (N, ...) with one example per row, got shape {tuple(x.shape)}; "
+                         "a column of N numbers is x[:, None]")
+    probe = view(x[:2], torch.Generator().manual_seed(0))
+    if not isinstance(probe, torch.Tensor):
+        raise ValueError(f"augment must return a tensor (a view of the batch), got {type(probe).__name__}")
+    z = _encoder_output(encoder, probe, "x" if augment is None else "augment(x)")
+    for width in _declared_widths(critic):
+        if width is not None and width != z.shape[1]:
+            raise ValueError(f"the critic expects embeddings of width {width} ({_describe(critic)}), "
+                             f"but the encoder outputs width {z.shape[1]}")
+    if head is not None and recalibrate and augment is not None:
+        try:
+            _eval_forward(encoder, x[:2])
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise ValueError("recalibrate=True passes the clean x through the encoder after training, and "
+                             f"encoder(x) fails: {exc}. Pass recalibrate=False and call "
+                             "nine_utils.nine.recalibrate(encoder, clean_inputs) yourself") from None
+    return head, channel, view
+
+
 def train_infomax(
     encoder: nn.Module,
     critic: nn.Module,
@@ -176,8 +243,8 @@ def train_infomax(
     ``regularizer`` the loss is ``-objective + regularizer(f(v_1), generator)``.
 
     **NINE.** If the encoder ends with a NINE head (:func:`nine_utils.nine.find_head`), its
-    channel is applied to the second branch automatically, and after training its batch-norm
-    statistics are re-estimated on the clean ``x`` (``recalibrate``). The pieces are checked
+    channel is applied to the second branch automatically, and after training its statistics
+    are re-estimated on the clean ``x`` (``recalibrate``). The pieces are checked
     before anything trains:
 
     - a channel critic (``GaussianChannelCritic``, ``FusedGaussianChannelCritic``,
@@ -185,8 +252,11 @@ def train_infomax(
       builds it); a learned critic (``SeparableCritic``, ``ConcatCritic``, ...) works with or
       without a head;
     - with a head, ``channel`` must be ``"auto"`` or the head's own ``head.channel``;
-    - the encoder's output width must be the width the critic declares (``dim_a``/``dim_b`` or
-      ``dim``), found by one eval-mode forward pass on two examples.
+    - the inputs must be finite, and the encoder must take them (dtype, width, number of
+      dimensions) and return ``(n, d)`` embeddings of the width the critic declares
+      (``dim_a``/``dim_b`` or ``dim``): one eval-mode forward pass on two examples checks it, and
+      any failure is one ``ValueError`` naming ``x``, its shape and dtype and what the encoder's
+      first layer takes.
 
     Parameters
     ----------
@@ -223,10 +293,11 @@ def train_infomax(
         (their parameters are not in the optimizer here). Then ``loss`` in the history includes
         it, while ``mi`` does not.
     recalibrate : bool
-        After training, if the encoder has a NINE head, re-estimate every batch-norm statistic
-        on the clean ``x`` (:func:`nine_utils.nine.recalibrate`), so eval-mode embeddings are
-        normalized exactly; needs ``encoder(x)`` to work without ``augment``. ``False`` keeps the
-        running statistics of training.
+        After training, if the encoder has a NINE head, re-estimate the head's statistics on the
+        clean ``x`` with the rest of the encoder in eval mode (:func:`nine_utils.nine.recalibrate`:
+        dropout off, a backbone's batch norm untouched), so eval-mode embeddings are normalized
+        exactly; needs ``encoder(x)`` to work without ``augment``. ``False`` keeps the running
+        statistics of training.
     seed : int or numpy.random.Generator
         Seeds the torch generator (:func:`nine_utils.seeds.torch_generator`; an int ``s`` gives
         ``torch.Generator().manual_seed(s)``) used for shuffling, views, the channel and the
@@ -263,12 +334,7 @@ def train_infomax(
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, minimum=2)
     check_positive_float("lr", lr)
-    try:
-        wd = float(weight_decay)
-    except (TypeError, ValueError):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}") from None
-    if not (math.isfinite(wd) and wd >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    wd = check_nonnegative_float("weight_decay", weight_decay)
     if not isinstance(recalibrate, bool):
         raise ValueError(f"recalibrate must be True or False, got {recalibrate!r}")
     seed = check_seed(seed)
@@ -282,25 +348,7 @@ def train_infomax(
     x = _as_inputs(x, "x")
     if x.dim() < 1 or x.shape[0] < 2:
         raise ValueError(f"need at least 2 training examples, got shape {tuple(x.shape)}")
-    head = find_head(encoder)
-    channel = _resolve_channel(head, channel)
-    if head is not None or channel is None:  # a custom noise channel without a head may use any critic
-        check_critic(head, critic)
-    view = augment if augment is not None else _identity_view
-    z = _eval_forward(encoder, view(x[:2], torch.Generator().manual_seed(0)))
-    if z.dim() != 2:
-        raise ValueError(f"the encoder must return embeddings of shape (n, d), got shape {tuple(z.shape)}")
-    for side, width in zip("ab", _declared_widths(critic)):
-        if width is not None and width != z.shape[1]:
-            raise ValueError(f"the critic expects embeddings of width {width} ({_describe(critic)}), "
-                             f"but the encoder outputs width {z.shape[1]}")
-    if head is not None and recalibrate and augment is not None:
-        try:
-            _eval_forward(encoder, x[:2])
-        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-            raise ValueError("recalibrate=True passes the clean x through the encoder after training, and "
-                             f"encoder(x) fails: {exc}. Pass recalibrate=False and call "
-                             "nine_utils.nine.recalibrate(encoder, clean_inputs) yourself") from None
+    head, channel, view = _check_assembly(encoder, critic, x, augment, channel, recalibrate)
 
     bs = min(batch_size, x.shape[0])
     generator = torch_generator(seed)
@@ -375,6 +423,12 @@ def embed(encoder: nn.Module, x: ArrayLike, batch_size: int = 1024,
     check_positive_int("batch_size", batch_size)
     dev = resolve_device(device)
     x = _as_inputs(x, "x")
+    if x.dim() < 1 or x.shape[0] < 1:
+        raise ValueError(f"x must hold at least 1 input, got shape {tuple(x.shape)}")
+    if x.is_floating_point() and x.dim() < 2:
+        raise ValueError(f"x must have shape (N, ...) with one example per row, got shape {tuple(x.shape)}; "
+                         "a column of N numbers is x[:, None]")
+    _encoder_output(encoder.to(dev), x[:2], "x")
     modes = _modes(encoder)
     encoder.to(dev).eval()
     try:
@@ -391,7 +445,8 @@ def curve_summary(epochs: ArrayLike, per_seed: ArrayLike, total_epochs: int) -> 
     ----------
     epochs : array-like, shape ``(n_points,)``
         The checkpoints at which the curve was measured (as :func:`train_infomax`'s ``callback``
-        sees them: 1 after the first epoch).
+        sees them: 1 after the first epoch), distinct, in any order (the columns of
+        ``per_seed`` follow them).
     per_seed : array-like, shape ``(n_seeds, n_points)``
         The measured quantity, one row per seed.
     total_epochs : int
@@ -414,6 +469,10 @@ def curve_summary(epochs: ArrayLike, per_seed: ArrayLike, total_epochs: int) -> 
     ys = as_numpy(per_seed, "per_seed", ndim=2)
     if ys.shape[0] < 1 or ep.shape[0] < 1 or ys.shape[1] != ep.shape[0]:
         raise ValueError(f"per_seed must have shape (n_seeds >= 1, {ep.shape[0]} >= 1) to match epochs, got {ys.shape}")
+    order = np.argsort(ep, kind="stable")  # checkpoints in any order: "first" and "final" are by epoch
+    ep, ys = ep[order], ys[:, order]
+    if np.any(np.diff(ep) == 0):
+        raise ValueError(f"epochs must not repeat a checkpoint, got {as_numpy(epochs, 'epochs').tolist()}")
 
     def mean_where(mask: np.ndarray) -> float:
         return float(ys[:, mask].mean()) if mask.any() else float("nan")

@@ -31,9 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 from ._progress import progress_bar
 
-from ._checks import check_positive_float, check_positive_int
+from ._checks import check_nonnegative_float, check_positive_float, check_positive_int
 from .device import resolve_device
+from ._arrays import ArrayLike
 from .models import mlp
+from .nine import _as_inputs
 from .seeds import SeedLike, check_seed, torch_generator
 from .training import _call_back, _check_callback
 
@@ -160,8 +162,7 @@ def vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: to
     loss, reconstruction, kl : torch.Tensor
         Scalars (batch means, in nats per example); ``loss = reconstruction + beta * kl``.
     """
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    beta = check_nonnegative_float("beta", beta)
     target = x.flatten(1)
     if target.shape != logits.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and flattened targets {tuple(target.shape)} differ")
@@ -185,7 +186,7 @@ class VAEHistory:
         return asdict(self)
 
 
-def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
+def train_vae(vae: MLPVAE, x: ArrayLike, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
               beta: float = 1.0, seed: SeedLike = 0, device: str | torch.device = "auto", progress: bool = True,
               desc: str | None = None, callback: Callable[[int, nn.Module], None] | None = None) -> VAEHistory:
     """Train ``vae`` on ``x`` (shape ``(N, ...)``, values in ``[0, 1]``) with Adam on :func:`vae_loss`.
@@ -194,8 +195,9 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
     ----------
     vae : MLPVAE
         The model; initialise it after seeding (:func:`nine_utils.seed_everything`).
-    x : torch.Tensor
-        Training inputs.
+    x : array-like or torch.Tensor
+        Training inputs, shape ``(N, ...)``, finite: a tensor of any float dtype or anything numpy
+        accepts, converted once to float32 (as :func:`nine_utils.training.train_infomax` does).
     epochs, batch_size : int
         Passes over ``x`` and batch size (clipped to ``N``; the last partial batch is kept).
     lr : float
@@ -227,10 +229,10 @@ def train_vae(vae: MLPVAE, x: torch.Tensor, *, epochs: int = 100, batch_size: in
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     check_positive_float("lr", lr)
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
-    if x.shape[0] < 1:
-        raise ValueError("need at least one training example")
+    beta = check_nonnegative_float("beta", beta)
+    x = _as_inputs(x, "x")  # numpy and float64 as train_infomax takes them, converted once to float32
+    if x.dim() < 2 or x.shape[0] < 1:
+        raise ValueError(f"x must have shape (N, ...) with N >= 1 training examples, got {tuple(x.shape)}")
     _check_callback(callback, "vae")
     check_seed(seed)
     dev = resolve_device(device)

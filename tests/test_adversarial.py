@@ -123,3 +123,13 @@ def test_bad_arguments():
         AdversarialPriorMatching(DIM)(torch.zeros(8, DIM + 1), torch.Generator())
     with pytest.raises(ValueError, match="generator"):
         AdversarialPriorMatching(DIM)(torch.zeros(8, DIM), None)
+
+
+def test_a_prior_without_quantiles_is_refused_at_construction():
+    # banana_prior() was accepted and failed at the first training step, inside train_infomax
+    from nine_utils.priors import banana_prior, gaussian_mixture_prior
+    for prior, dim in ((banana_prior(), 2), (gaussian_mixture_prior([[0.0, 1.0], [1.0, 0.0]]), 2)):
+        with pytest.raises(ValueError, match=r"cannot be used: AdversarialPriorMatching draws prior samples through "
+                                             r"the prior's quantile function"):
+            AdversarialPriorMatching(dim, prior)
+    AdversarialPriorMatching(2, torch.distributions.Laplace(0.0, 1.0))  # a quantile function: accepted

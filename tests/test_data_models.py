@@ -159,3 +159,31 @@ def test_mixture_split_is_clustered_standardized_and_seeded():
         mixture_split(n_components=1)
     with pytest.raises(ValueError, match="separation"):
         mixture_split(separation=float("nan"))
+
+
+def test_no_random_helper_draws_from_torchs_global_generator():
+    # sample_correlated_gaussians (generator=None), head.channel(z), TwoViewAugment and GaussianJitter
+    # without a generator advanced torch's global generator, against the seeds convention
+    import nine_utils as nu
+    from nine_utils.shapes import ShapeViews, make_shapes
+
+    images, rows = torch.rand(6, 1, 8, 8), torch.randn(6, 3)
+    head = nu.GaussianNINEHead(3, 0.5).train()
+    uniform = nu.UniformNINEHead(3, 0.1).train()
+    data = make_shapes(6, 16, seed=0, shapes=("heart",))
+    views = ShapeViews(data.factors, 16, copies=2, jitter=0.02, noise=0.05, seed=0, shapes=("heart",))
+    state = torch.random.get_rng_state()
+    a = nu.sample_correlated_gaussians(5, 2, 0.5)
+    b = nu.sample_correlated_gaussians(5, 2, 0.5, 0)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))  # the default is seed 0
+    for call in (lambda: head.channel(rows), lambda: uniform.channel(rows), lambda: TwoViewAugment()(images),
+                 lambda: GaussianJitter(0.1)(rows), lambda: views(torch.arange(6))):
+        with pytest.raises(ValueError, match="needs a torch.Generator"):
+            call()
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # with a generator, nothing changes: the same draws as before
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 2, generator=g)
+    eps = torch.randn(5, 2, generator=g)
+    x2, y2 = nu.sample_correlated_gaussians(5, 2, 0.5, torch.Generator().manual_seed(3))
+    assert torch.equal(x2, x) and torch.equal(y2, 0.5 * x + (1 - 0.25) ** 0.5 * eps)

@@ -7,6 +7,7 @@ import torch
 from scipy import stats
 
 from nine_utils import dm
+from nine_utils import priors as nu_priors
 from nine_utils.dm import (
     DMScore,
     dm_report,
@@ -291,5 +292,85 @@ def test_whiten_floors_tiny_eigenvalues_and_refuses_bad_input():
         standardize(x, x[:1])
     with pytest.raises(ValueError, match="constant"):
         whiten(x, np.ones((10, 2)))
-    with pytest.raises(ValueError, match="eps"):
-        standardize(x, x, eps=0.0)
+    with pytest.raises(ValueError, match="rel_floor"):
+        standardize(x, x, rel_floor=0.0)
+
+
+# ------------------------------------------------------------------ floors keyed by the real prior
+
+def test_floors_of_priors_with_one_repr_but_other_parameters_are_apart():
+    # torch's repr of HalfNormal omits its scale ("HalfNormal()"): the floors were cached by that
+    # name, so HalfNormal(3) got HalfNormal(1)'s W2 floor and a true HalfNormal(3) sample read
+    # "not matched" (ratio about 1.45)
+    dm._cached_floor.cache_clear()
+    one, three = torch.distributions.HalfNormal(1.0), torch.distributions.HalfNormal(3.0)
+    assert repr(one) == repr(three)
+    assert get_prior(one) != get_prior(three) and get_prior(one) == get_prior(torch.distributions.HalfNormal(1.0))
+    f1 = noise_floor("w2", 300, 2, one, seed=3)
+    f3 = noise_floor("w2", 300, 2, three, seed=3)
+    assert f3 == pytest.approx(3 * f1, rel=1e-6)  # a scale-3 prior: every sample, and so the floor, x 3
+    z = np.abs(np.random.default_rng(0).standard_normal((300, 2))) * 3.0
+    assert gaussian_w2_score(z, three, seed=3).ratio < 1.2
+
+
+def test_floors_of_nearby_mixtures_and_scipy_priors_with_one_name_are_apart():
+    dm._cached_floor.cache_clear()
+    centers = np.array([[-2.0, 0.0], [2.0, 0.0]])
+    a = nu_priors.gaussian_mixture_prior(centers)
+    b = nu_priors.gaussian_mixture_prior(centers + 1e-4)  # the same name: centres rounded to 3 decimals
+    assert a.name == b.name and a != b
+    assert a == nu_priors.gaussian_mixture_prior(centers.copy())  # the same parameters share floors
+    fa, fb = noise_floor("swd", 200, 2, a, seed=1), noise_floor("swd", 200, 2, b, seed=1)
+    assert fa != fb
+    dm._cached_floor.cache_clear()
+    assert noise_floor("swd", 200, 2, b, seed=1) == fb  # what b's floor is, computed afresh
+    # a name given by hand does not key the floor either
+    beta25 = nu_priors.FactorizedPrior(stats.beta(2, 5), name="beta")
+    beta35 = nu_priors.FactorizedPrior(stats.beta(3, 5), name="beta")
+    assert beta25 != beta35
+    assert noise_floor("w2", 200, 2, beta25, seed=1) != noise_floor("w2", 200, 2, beta35, seed=1)
+
+
+def test_metrics_that_cannot_be_computed_are_refused_before_any_work():
+    # w2 against a Cauchy prior failed inside scipy ("mean2 contains NaN"); c2st on 2 points
+    # reported "matched" (its floor is 1)
+    cauchy = stats.cauchy()
+    with pytest.raises(ValueError, match="metric 'w2' compares means and covariances.*use 'ks', 'swd' or 'c2st'"):
+        noise_floor("w2", 50, 2, cauchy)
+    with pytest.raises(ValueError, match="metric 'w2'"):
+        dm_report(normal(0, 50, 2), cauchy)  # the default metrics include w2
+    assert dm_report(normal(0, 50, 2), cauchy, metrics=["ks", "swd"])["ks"].ratio > 1
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10 embeddings.*got n=2"):
+        dm.c2st_score(normal(0, 2, 2))
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10"):
+        dm_report(normal(0, 4, 2), metrics=["ks", "c2st"])
+    with pytest.raises(ValueError, match=r"c2st needs n >= 10"):
+        noise_floor("c2st", 2, 2)
+
+
+def test_every_score_and_dm_report_share_one_floor_default():
+    # c2st_score defaulted to n_draws=100 and dm_report to 200: the same z got two floors
+    import inspect
+    z = normal(0, 60, 2)
+    assert dm.c2st_score(z).floor == dm_report(z, metrics=["c2st"])["c2st"].floor
+    for fn in (dm.ks_score, dm.gaussian_w2_score, dm.sliced_w2_score, dm.c2st_score, dm.radial_score,
+               dm.calibration_score, dm_report, noise_floor):
+        assert inspect.signature(fn).parameters["n_draws"].default == dm.N_DRAWS, fn.__name__
+
+
+def test_dm_report_passes_its_seed_to_every_score():
+    z = normal(0, 120, 2)
+    rep = dm_report(z, metrics=("ks", "w2", "swd", "radial"), seed=7)
+    for name, fn in (("ks", ks_score), ("w2", gaussian_w2_score), ("swd", sliced_w2_score), ("radial", dm.radial_score)):
+        assert rep[name] == fn(z, seed=7), name
+        assert rep[name].floor != fn(z, seed=0).floor, name  # the seed matters, so passing it on is seen
+
+
+def test_standardize_and_whiten_do_not_depend_on_the_data_s_scale():
+    # the variance floor is relative to the largest variance: data on a scale of 1e-7 (variances
+    # about 1e-14, below an absolute floor of 1e-12) are standardized like the same data on scale 1
+    r = np.random.default_rng(0).standard_normal((200, 3)) * [1.0, 2.0, 0.5] + 3.0
+    z = np.random.default_rng(1).standard_normal((50, 3))
+    for fn in (standardize, whiten):
+        assert np.allclose(fn(1e-7 * z, 1e-7 * r), fn(z, r), rtol=1e-9, atol=1e-9), fn.__name__
+        assert np.allclose(fn(1e7 * z, 1e7 * r), fn(z, r), rtol=1e-9, atol=1e-9), fn.__name__

@@ -124,4 +124,4 @@ def test_is_rejects_bad_input(probs):
     with pytest.raises(ValueError):
         inception_score(probs)
     with pytest.raises(ValueError):
-        inception_score(np.full((5, 2), 0.5), eps=0.0)
+        inception_score(np.full((5, 2), 0.5), log_floor=0.0)

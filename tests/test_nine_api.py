@@ -214,45 +214,81 @@ def test_training_recalibrates_the_head_on_the_clean_data():
 
 # ------------------------------------------------------------------------------ recalibrate
 
-def _reference_statistics(lin1, bn1, lin2, x, k):
-    """The old hand-written computation: cumulative average of the batch means and unbiased batch
-    variances over k near-equal batches, each layer seeing the train-mode output of the one before."""
-    means1, vars1, means2, vars2 = [], [], [], []
+def _reference_statistics(backbone, x, k):
+    """The hand-written computation: cumulative average of the batch means and unbiased batch
+    variances of the head's input over k near-equal batches, the backbone in eval mode."""
+    modes = [(m, m.training) for m in backbone.modules()]
+    backbone.eval()
+    means, variances = [], []
     with torch.no_grad():
         for xb in torch.tensor_split(x, k):
-            h = lin1(xb)
-            means1.append(h.mean(0))
-            vars1.append(h.var(0, unbiased=True))
-            h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + bn1.eps) * bn1.weight + bn1.bias
-            h = lin2(torch.relu(h))
-            means2.append(h.mean(0))
-            vars2.append(h.var(0, unbiased=True))
-    avg = lambda v: torch.stack(v).mean(0)  # noqa: E731
-    return avg(means1), avg(vars1), avg(means2), avg(vars2)
+            h = backbone(xb)
+            means.append(h.mean(0))
+            variances.append(h.var(0, unbiased=True))
+    for m, mode in modes:
+        m.training = mode
+    return torch.stack(means).mean(0), torch.stack(variances).mean(0)
 
 
-def test_recalibrate_matches_the_hand_written_reference():
+def _backbone_with_batch_norm_and_dropout():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2), GaussianNINEHead(2, 0.3))
+    model = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2),
+                          GaussianNINEHead(2, 0.3))
     with torch.no_grad():
         model[1].weight.uniform_(0.5, 2.0)
         model[1].bias.uniform_(-1.0, 1.0)
-    x = (1.0 + 2.0 * _x(1000)).numpy().astype(np.float64)  # numpy is accepted
     model.train()
     model(torch.randn(64, 3) * 10)  # leave poor running statistics behind
-    model[4].eval()  # a mixed mode, to be kept
+    return model
+
+
+def test_recalibrate_matches_the_hand_written_reference():
+    model = _backbone_with_batch_norm_and_dropout()
+    x = (1.0 + 2.0 * _x(1000)).numpy().astype(np.float64)  # numpy is accepted
+    model[5].eval()  # a mixed mode, to be kept
     weights = {k: v.clone() for k, v in model.named_parameters()}
-    assert recalibrate(model, x, batch_size=256) == 2
+    assert recalibrate(model, x, batch_size=256) == 1
     xt = torch.as_tensor(x, dtype=torch.float32)
-    m1, v1, m2, v2 = _reference_statistics(model[0], model[1], model[3], xt, k=1000 // 256)
-    assert torch.allclose(model[1].running_mean, m1, atol=1e-5)
-    assert torch.allclose(model[1].running_var, v1, rtol=1e-5)
-    assert torch.allclose(model[4].norm.running_mean, m2, atol=1e-5)
-    assert torch.allclose(model[4].norm.running_var, v2, rtol=1e-5)
-    assert model[1].num_batches_tracked.item() == model[4].norm.num_batches_tracked.item() == 3
-    assert model[1].momentum == 0.1 and model[4].norm.momentum == 0.1
-    assert model.training and model[1].training and not model[4].training
+    m, v = _reference_statistics(model[:5], xt, k=1000 // 256)
+    assert torch.allclose(model[5].norm.running_mean, m, atol=1e-5)
+    assert torch.allclose(model[5].norm.running_var, v, rtol=1e-5)
+    assert model[5].norm.num_batches_tracked.item() == 3
+    assert model[5].norm.momentum == 0.1
+    assert model.training and model[1].training and model[3].training and not model[5].training
     assert all(torch.equal(v, weights[k]) for k, v in model.named_parameters())
+
+
+def test_recalibrate_leaves_the_backbone_in_eval_mode_and_its_batch_norm_and_the_global_rng_alone():
+    # the whole encoder used to run in train mode: dropout on while the head's statistics were
+    # estimated (eval-mode std about 0.7 instead of 1), the backbone's batch norm re-estimated,
+    # and torch's global generator advanced by the dropout masks
+    model = _backbone_with_batch_norm_and_dropout()
+    backbone_stats = (model[1].running_mean.clone(), model[1].running_var.clone(),
+                      model[1].num_batches_tracked.clone())
+    x = 1.0 + 2.0 * _x(2000)
+    state = torch.random.get_rng_state()
+    recalibrate(model, x)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(backbone_stats, (model[1].running_mean, model[1].running_var,
+                                                                   model[1].num_batches_tracked)))
+    z = embed(model, x, device="cpu")
+    assert torch.allclose(z.mean(0), torch.zeros(2), atol=1e-4)
+    assert torch.allclose(z.std(0), torch.ones(2), atol=1e-3)
+
+
+def test_recalibrate_gives_train_infomax_encoders_without_dropout_the_statistics_of_before():
+    # the course's encoders hold no dropout and no batch norm but the head's: for them the head's
+    # statistics are what the old whole-encoder train-mode pass (update_bn) gave, bit for bit
+    from torch.optim.swa_utils import update_bn
+    from nine_utils.models import ConvEncoder
+    torch.manual_seed(0)
+    model = nn.Sequential(ConvEncoder(4), GaussianNINEHead(4, 0.3))
+    x = torch.rand(300, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    old = copy.deepcopy(model)
+    update_bn(torch.tensor_split(x, 1), old)
+    assert recalibrate(model, x) == 1
+    assert torch.equal(model[1].norm.running_mean, old[1].norm.running_mean)
+    assert torch.equal(model[1].norm.running_var, old[1].norm.running_var)
 
 
 def test_recalibrate_without_batch_norm_runs_nothing():

@@ -123,8 +123,8 @@ def test_bad_dim_momentum_and_shape():
         gaussian_capacity(0, 0.3)
     with pytest.raises(ValueError, match="momentum"):
         GaussianNINEHead(4, 0.3, momentum=0.0)
-    with pytest.raises(ValueError, match="eps"):
-        GaussianNINEHead(4, 0.3, eps=0.0)
+    with pytest.raises(ValueError, match="bn_eps"):
+        GaussianNINEHead(4, 0.3, bn_eps=0.0)
     with pytest.raises(ValueError, match="shape"):
         GaussianNINEHead(4, 0.3)(torch.zeros(8, 5))
     with pytest.raises(ValueError, match="shape"):
@@ -195,3 +195,40 @@ def test_bare_likelihood_falls_short_with_a_softmax_over_the_noisy_side():
     u, y = channel_pairs(2048, 1, sigma, seed=3)
     bare = infonce(GaussianChannelCritic(sigma, marginal=False)(u, y)).item()
     assert bare < gaussian_capacity(1, sigma) - 0.08
+
+
+def test_a_float64_batch_into_a_float32_head_is_one_clear_error():
+    # it failed inside batch norm with "mixed dtype"
+    head = GaussianNINEHead(4, sigma=0.5)
+    with pytest.raises(ValueError, match=r"embeddings are torch.float64 but the head's statistics are torch.float32"):
+        head(torch.randn(8, 4, dtype=torch.float64))
+    assert head.double()(torch.randn(8, 4, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_eps_names_one_thing_per_function():
+    # GaussianNINEHead(4, sigma=0.5, eps=0.5) set the batch norm's epsilon, not a noise level, and
+    # trained with output std 0.8; eps is only the uniform head's noise half-width now
+    with pytest.raises(ValueError, match=r"GaussianNINEHead has no eps \(got eps=0.5\): its noise level is sigma, "
+                                         r"and the batch norm's epsilon is bn_eps"):
+        GaussianNINEHead(4, sigma=0.5, eps=0.5)
+    assert GaussianNINEHead(4, sigma=0.5, bn_eps=1e-3).norm.eps == 1e-3
+    from nine_utils.nine import UniformNINEHead
+    head = UniformNINEHead(4, eps=0.1, bn_eps=1e-3)
+    assert head.eps == 0.1 and head.norm.eps == 1e-3
+
+
+def test_the_relative_and_log_floors_have_their_own_names_and_the_old_one_still_works_with_a_warning():
+    import numpy as np
+    from nine_utils.baselines import standardize, whiten
+    from nine_utils.generative import inception_score
+    r = np.random.default_rng(0).standard_normal((50, 3)) * [1.0, 1e-4, 2.0]
+    for fn in (standardize, whiten):
+        with pytest.warns(FutureWarning, match="eps= is renamed rel_floor="):
+            old = fn(r, r, eps=1e-6)
+        assert np.array_equal(old, fn(r, r, rel_floor=1e-6))
+        assert not np.array_equal(old, fn(r, r))  # the floor binds on the small coordinate
+        with pytest.raises(ValueError, match="pass rel_floor= only"):
+            fn(r, r, 1e-6, eps=1e-6)
+    p = np.full((4, 2), 0.5)
+    with pytest.warns(FutureWarning, match="eps= is renamed log_floor="):
+        assert inception_score(p, eps=1e-6) == inception_score(p, log_floor=1e-6)

@@ -38,6 +38,17 @@ def _requirements(*extras: str) -> dict[str, str]:
     return dict(_name_and_spec(r) for r in reqs)
 
 
+def _pins() -> dict[str, str]:
+    """Name -> ``==version`` of the constraints files that `make setup` uses."""
+    out = {}
+    for name in ("constraints.txt", "constraints-numeric.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                pkg, spec = _name_and_spec(line)
+                out[pkg] = spec
+    return out
+
+
 def test_environment_yml_agrees_with_pyproject():
     pip_deps = _requirements("course", "dev")  # the [docs] extra (the site's tools) is left to pip
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
@@ -47,7 +58,9 @@ def test_environment_yml_agrees_with_pyproject():
             name, spec = _name_and_spec(dep)
             if name not in {"python", "pip"}:
                 conda[CONDA_TO_PIP.get(name, name)] = spec
-    assert conda == pip_deps
+    pins = _pins()  # what make setup pins, conda pins alike; every other dependency has pyproject's range
+    assert set(conda) == set(pip_deps)
+    assert conda == {name: pins.get(name, spec) for name, spec in pip_deps.items()}
     assert {"torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn", "tqdm", "papermill", "nbval",
             "jupyterlab", "ipykernel"} <= set(pip_deps)
     assert "torchvision" not in pip_deps

@@ -333,3 +333,59 @@ def test_plot_over_seeds_draws_each_seed_thin_and_the_mean_labelled():
     with pytest.raises(ValueError, match="shape"):
         nu.plot_over_seeds(ax, [10, 20], per_seed, color="k", label="x")
     plt.close(fig)
+
+
+# ------------------------------------------------------------ bad inputs: one clear error, before any work
+
+def _mlp_pair(p=5, d=4):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(p, 16), nn.ReLU(), nn.Linear(16, d)), SeparableCritic(d)
+
+
+@pytest.mark.parametrize("x, match", [
+    (torch.full((20, 5), float("nan")), "x contains NaN or infinite values"),
+    (np.where(np.arange(100).reshape(20, 5) == 37, np.inf, 1.0), r"x contains NaN or infinite values \(the first in row 7\)"),
+    (torch.ones(20, 5, dtype=torch.int64), r"cannot embed x .*dtype torch.int64.*first layer Linear"),
+    (torch.ones(20, 7), r"cannot embed x \(a batch of shape \(2, 7\).*takes rows of width 5"),
+    (torch.ones(20), r"x must have shape \(N, \.\.\.\) with one example per row.*x\[:, None\]"),
+])
+def test_bad_training_inputs_fail_with_one_clear_error_before_any_step(x, match):
+    # NaN trained NaN weights silently; the others failed at the first step with torch's own words
+    # ("mat1 and mat2 must have the same dtype", "shapes cannot be multiplied (2x7 and 5x16)")
+    enc, critic = _mlp_pair()
+    before = copy.deepcopy(enc.state_dict())
+    with pytest.raises(ValueError, match=match):
+        train_infomax(enc, critic, x, epochs=1, batch_size=4, progress=False, device="cpu")
+    assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
+
+
+@pytest.mark.parametrize("x, match", [
+    (torch.full((3, 5), float("nan")), "x contains NaN"),
+    (torch.ones(0, 5), "at least 1 input"),
+    (torch.ones(4, 7), "takes rows of width 5"),
+    (torch.ones(4, 5, dtype=torch.int64), "dtype torch.int64"),
+])
+def test_embed_refuses_bad_inputs_with_one_clear_error(x, match):
+    enc, _ = _mlp_pair()
+    with pytest.raises(ValueError, match=match):
+        embed(enc, x, device="cpu")
+
+
+def test_integer_row_indices_still_train_through_an_augment():
+    # an integer tensor is not refused: an augment may turn row indices into inputs (ShapeViews)
+    bank = torch.randn(30, 5, generator=torch.Generator().manual_seed(0))
+    enc, critic = _mlp_pair()
+    hist = train_infomax(enc, critic, torch.arange(30), lambda idx, g: bank[idx] + 0.1 * torch.randn(
+        len(idx), 5, generator=g), epochs=1, batch_size=10, progress=False, device="cpu")
+    assert hist.steps == 3
+
+
+def test_curve_summary_reads_checkpoints_in_any_order_and_refuses_repeats():
+    # "first" and "final" were the first and last columns, whatever their epochs
+    epochs = [2, 4, 6, 8, 10, 12]
+    per_seed = np.array([[9.0, 7.0, 5.0, 4.0, 3.0, 2.0], [7.0, 5.0, 3.0, 2.0, 1.0, 0.0]])
+    shuffled = [5, 0, 3, 1, 4, 2]
+    out = nu.curve_summary(np.array(epochs)[shuffled], per_seed[:, shuffled], total_epochs=12)
+    assert out == nu.curve_summary(epochs, per_seed, total_epochs=12)
+    with pytest.raises(ValueError, match="epochs must not repeat a checkpoint"):
+        nu.curve_summary([2, 2], [[1.0, 2.0]], total_epochs=4)

@@ -123,7 +123,7 @@ def test_fused_critic_gives_no_gradient_to_inputs_that_do_not_ask_for_one():
 def test_blocks_of_rows_give_the_whole_tensor_s_scores_and_gradients(monkeypatch):
     # on a CPU the (d, n, m) tensor is computed a block of rows at a time; n = 300 rows at m = 200, d = 3 make
     # four blocks of 100 rows, and n = 301 a last block of one row
-    import nine_utils.nine as nine
+    import nine_utils._box as nine  # the kernel and its block size
 
     monkeypatch.setattr(nine, "_BOX_CHUNK", 200 * 3 * 100)
     assert nine._box_rows(300, 200, 3, torch.device("cpu")) == 100

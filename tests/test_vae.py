@@ -116,3 +116,17 @@ def test_callback_sees_every_epoch_and_leaves_the_training_alone():
     assert calls == [(1, True, False), (2, True, False), (3, True, False)]
     assert a.loss == b.loss and a.kl == b.kl and a.steps == b.steps
     assert all(torch.equal(p, q) for p, q in zip(vae_a.state_dict().values(), vae_b.state_dict().values()))
+
+
+def test_train_vae_takes_numpy_and_float64_like_train_infomax():
+    # numpy and float64 input were refused (x.shape of a list, a dtype error at the first step)
+    x = np.random.default_rng(0).random((40, 64))
+
+    def run(data):
+        torch.manual_seed(0)
+        vae = MLPVAE(64, 2, hidden=8)
+        return train_vae(vae, data, epochs=2, batch_size=20, progress=False, device="cpu").loss
+
+    assert run(x) == run(torch.as_tensor(x, dtype=torch.float64)) == run(torch.as_tensor(x, dtype=torch.float32))
+    with pytest.raises(ValueError, match="x contains NaN"):
+        run(np.full((4, 64), np.nan))
