@@ -8,10 +8,15 @@ Every notebook's last code cell calls :func:`save_results`, which writes
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import tempfile
+import warnings
 import math
 import platform
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -23,27 +28,56 @@ import torch
 from .paths import resolve_from_root
 
 DEFAULT_RESULTS_DIR = "results"
+SOURCE_HASH_ENV = "NINE_SOURCE_SHA256"
 _VERSIONED = ("nine-utils", "torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill")
 
 
-def _jsonable(obj: Any) -> Any:
+class ResultsWarning(UserWarning):
+    """A results file was written, but with something the reader must know (a metric stored as null,
+    another run's results replaced)."""
+
+
+def _jsonable(obj: Any, where: str, nonfinite: list[str]) -> Any:
+    """``obj`` as plain JSON data; a non-finite float becomes ``None`` and its place is added to ``nonfinite``."""
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, f"{where}.{k}" if where else str(k), nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.detach().cpu().tolist())
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj)
+        return [_jsonable(v, f"{where}[{i}]", nonfinite) for i, v in enumerate(obj)]
+    if isinstance(obj, (torch.Tensor, np.ndarray, np.generic)):  # np.bool_, np.float32, np.int64, arrays
+        return _jsonable(obj.tolist() if not isinstance(obj, torch.Tensor) else obj.detach().cpu().tolist(),
+                         where, nonfinite)
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        nonfinite.append(where)
+        return None
     if isinstance(obj, (str, int, bool)) or obj is None:
         return obj
-    if isinstance(obj, Path):
+    if isinstance(obj, (Path, torch.device)):
         return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in a results file: {obj!r}")
+    raise TypeError(f"cannot store {type(obj).__name__} in a results file ({where}): {obj!r}")
+
+
+def source_hash(notebook: str | Path) -> str:
+    """SHA-256 of a notebook's code cells, papermill's injected cell left out: what a rerun must match.
+
+    Outputs, metadata and markdown do not count, so a refresh or an edit of the prose keeps the hash.
+    """
+    cells = json.loads(Path(notebook).read_text()).get("cells", [])
+    code = ["".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code"
+            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return hashlib.sha256("\n\x00".join(code).encode()).hexdigest()
+
+
+def _running_source_hash(stem: str) -> str | None:
+    """The hash of the notebook this kernel runs: set by the runner (``NINE_SOURCE_SHA256``), else that of
+    ``notebooks/<stem>.ipynb`` in the checkout, else ``None``."""
+    if os.environ.get(SOURCE_HASH_ENV):
+        return os.environ[SOURCE_HASH_ENV]
+    try:
+        return source_hash(resolve_from_root("notebooks") / f"{stem}.ipynb")
+    except (OSError, ValueError):
+        return None
 
 
 def versions() -> dict[str, str]:
@@ -73,8 +107,9 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
     parameters : mapping
         Every parameter of the run (the parameters cell's values).
     metrics : mapping
-        The headline numbers, under the key names the notebook's issue gives. Floats must be
-        finite.
+        The headline numbers. A non-finite float is stored as ``null`` and named in a
+        :class:`ResultsWarning`; numpy scalars and arrays, tensors, paths and ``torch.device`` are
+        stored as plain JSON.
     runtime_seconds : float
         Wall time of the notebook run.
     results_dir : str or Path
@@ -83,19 +118,54 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
     Returns
     -------
     Path
-        The file written.
+        The file written, atomically (a temporary file, then a rename). It also records
+        ``source_sha256``, the hash of the notebook's code (:func:`source_hash`), so a resumed sweep
+        reruns a notebook that changed. Replacing the results of a run with other parameters is
+        said in a :class:`ResultsWarning`.
     """
+    stem = Path(notebook).stem
+    nonfinite: list[str] = []
     payload = {
-        "notebook": Path(notebook).stem,
-        "parameters": _jsonable(dict(parameters)),
-        "metrics": _jsonable(dict(metrics)),
+        "notebook": stem,
+        "parameters": _jsonable(dict(parameters), "parameters", nonfinite),
+        "metrics": _jsonable(dict(metrics), "metrics", nonfinite),
         "runtime_seconds": float(runtime_seconds),
+        "source_sha256": _running_source_hash(stem),
         "versions": versions(),
     }
     path = results_path(notebook, results_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    _warn_if_replacing_another_run(path, payload["parameters"], float(runtime_seconds))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if nonfinite:
+        warnings.warn(f"{path.name}: not a finite number, stored as null: {', '.join(nonfinite)}",
+                      ResultsWarning, stacklevel=2)
     return path
+
+
+def _warn_if_replacing_another_run(path: Path, parameters: Mapping[str, Any], runtime_seconds: float) -> None:
+    """Say plainly when ``path`` holds the results of a run with other parameters, above all one that
+    finished while this run was running (two runs sharing one ``results_dir``)."""
+    try:
+        old = json.loads(path.read_text())
+        recorded = old["parameters"]
+        changed = [k for k in sorted(set(recorded) | set(parameters))
+                   if k != "results_dir" and recorded.get(k) != parameters.get(k)]
+        during = path.stat().st_mtime > time.time() - runtime_seconds
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if changed:
+        what = ", ".join(f"{k}={recorded.get(k)!r} (now {parameters.get(k)!r})" for k in changed[:4])
+        when = "another run that wrote it while this one ran" if during else "an earlier run"
+        warnings.warn(f"{path} held the results of {when}, with {what}; they are replaced. Give each run "
+                      "its own results_dir to keep both.", ResultsWarning, stacklevel=3)
 
 
 def read_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> tuple[dict[str, dict[str, Any]], dict[Path, str]]:
