@@ -88,7 +88,8 @@ def test_a_device_the_machine_lacks_is_refused(ns, monkeypatch):
 
 def test_results_dir_is_taken_from_the_repository_root_and_created(ns, tmp_path, monkeypatch):
     root = tmp_path / "checkout"
-    root.mkdir()
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
     monkeypatch.setenv("NINE_ROOT", str(root))
     run = _check(ns, results_dir="results/deep/er")
     assert run.results_dir == root / "results" / "deep" / "er" and run.results_dir.is_dir()

@@ -231,5 +231,46 @@ def test_a_relative_results_dir_is_resolved_against_the_checkout_not_the_working
     monkeypatch.delenv("NINE_ROOT", raising=False)
     assert resolve_from_root("results") == checkout / "results"
     assert resolve_from_root(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
     monkeypatch.setenv("NINE_ROOT", str(tmp_path))
     assert resolve_from_root("results") == tmp_path / "results"
+
+
+def test_a_mistyped_nine_root_is_refused_and_a_run_of_nothing_fails(tmp_path, monkeypatch, capsys):
+    from nine_utils.course.paths import repo_root
+
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path / "no" / "such" / "folder"))
+    with pytest.raises(FileNotFoundError, match="NINE_ROOT=.*folder is not a course checkout"):
+        repo_root()
+    assert runner.main(["run", "--smoke"]) == 2
+    assert "is not a course checkout" in capsys.readouterr().err
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path))  # a checkout, but without a notebook
+    assert runner.main(["run", "--smoke"]) == 1
+    assert "no notebooks" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.notebook
+def test_execute_from_two_threads_keeps_each_kernel_in_its_folder_and_the_process_unchanged(tmp_path, monkeypatch):
+    """papermill's cwd changes the whole process's working directory, and a saved-and-restored TQDM_DISABLE is
+    shared by every thread: two runs at once (Dask's threaded workers) once ran a kernel in the other run's folder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    nb = new_notebook()
+    nb.cells = [new_code_cell("import os, pathlib\n"
+                              "pathlib.Path('where.txt').write_text(os.getcwd() + '|' + os.environ['TQDM_DISABLE'])")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(tmp_path / "nb.ipynb"))
+    folders = [tmp_path / f"run{i}" for i in range(2)]
+    for f in folders:
+        f.mkdir()
+    before = os.getcwd()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda f: runner.execute(tmp_path / "nb.ipynb", f / "out.ipynb", cwd=f), folders))
+    for f in folders:
+        assert (f / "where.txt").read_text() == f"{f}|1"
+    assert os.getcwd() == before and "TQDM_DISABLE" not in os.environ
