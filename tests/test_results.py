@@ -274,3 +274,33 @@ def test_execute_from_two_threads_keeps_each_kernel_in_its_folder_and_the_proces
     for f in folders:
         assert (f / "where.txt").read_text() == f"{f}|1"
     assert os.getcwd() == before and "TQDM_DISABLE" not in os.environ
+
+
+def test_a_partial_smoke_run_or_other_parameters_are_marked(tiny_course, monkeypatch, capsys):
+    monkeypatch.setenv("NINE_ROOT", str(tiny_course))
+    folder = tiny_course / "results"
+    folder.mkdir()
+    res = _result("01_tiny", score=0.05)
+    res["parameters"] = {"seed": 0, "size": 5, "results_dir": "results"}  # the smoke size, then -p size 5
+    (folder / "01_tiny.json").write_text(json.dumps(res))
+    for argv in (["results"], ["--all", "results"]):
+        assert results_cli.main(argv) == 0
+        assert "NOT THE DEFAULTS: size=5 (default 100)" in capsys.readouterr().out
+    res["parameters"]["size"] = 100
+    (folder / "01_tiny.json").write_text(json.dumps(res))
+    assert results_cli.main(["results"]) == 0
+    assert "NOT THE DEFAULTS" not in capsys.readouterr().out
+
+
+def test_the_table_is_one_screen_of_headline_numbers_with_their_spread(tmp_path, capsys):
+    metrics = {f"m{i}": i / 10 for i in range(40)}
+    metrics.update(m0=0.5, m0_by_seed=[0.4, 0.5, 0.6], m1_std=0.02, n_seeds=3, curve=[1, 2, 3])
+    (tmp_path / "01_a.json").write_text(json.dumps(_result("01_a", **metrics)))
+    assert results_cli.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"01_a  (runtime 1.0 s, {tmp_path / '01_a.json'})")
+    assert out[1] == "    m0  0.5 ± 0.1 over 3 seeds" and out[2] == "    m1  0.1 ± 0.02 over 3 seeds"
+    assert len(out) == 1 + results_cli.HEADLINE_COUNT + 2
+    assert out[-1] == f"every number: python -m nine_utils.course.results --all {tmp_path}"
+    assert results_cli.main(["--all", str(tmp_path)]) == 0
+    assert "m39" in capsys.readouterr().out
