@@ -207,3 +207,31 @@ def test_a_misspelled_papermill_parameter_fails_in_the_checker_cell(tmp_path):
     failed = nbformat.read(str(tmp_path / "typo.ipynb"), as_version=4)
     errors = [c for c in failed.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
     assert len(errors) == 1 and "check_parameters" in errors[0].source
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**64, -(2**63) - 1])
+def test_an_integer_beyond_64_bits_is_refused(ns, seed):
+    """A seed of 2**64 passed the check and failed later in torch ("Overflow when unpacking long long")."""
+    with pytest.raises(ValueError, match=rf"seed must be an integer >= 0 and below 2\*\*63 in size, got {seed}"
+                       if seed > 0 else "seed must be an integer >= 0, got"):
+        _check(ns, seed=seed)
+    assert _check(ns, seed=2**63 - 1)["seed"] == 2**63 - 1
+
+
+def test_a_tuple_checks_each_place_and_refuses_a_bool_for_an_integer(ns):
+    """Notebook 02's stages [epochs, batch size, lr]: a `true` epoch count passed `isinstance(x, int)`."""
+    stage = P.Tuple(P.Int(min=1), P.Int(min=2), P.Float(gt=0))
+    spec = {**_spec(), "stages": P.ListOf(stage, min_len=1)}
+    run = course.check_parameters({**ns, "stages": [[12, 512, 3e-3], (4, 2048, 1e-4)]}, spec)
+    assert run["stages"] == [[12, 512, 3e-3], [4, 2048, 1e-4]]
+    for bad, where in [([[True, 512, 3e-3]], r"stages\[0\]\[0\] must be an integer >= 1, got True"),
+                       ([[12, 512]], r"stages\[0\] must be a list \[an integer >= 1, an integer >= 2, a finite number"),
+                       ([[12, 512, 0.0]], r"stages\[0\]\[2\] must be a finite number > 0, got 0.0")]:
+        with pytest.raises(ValueError, match=where):
+            course.check_parameters({**ns, "stages": bad}, spec)
+
+
+def test_the_parameters_as_set_are_kept_for_the_results_file(ns):
+    run = _check(ns, device="auto")
+    assert run.parameters["device"] == "auto" and run.parameters["results_dir"] == ns["results_dir"]
+    assert run.parameters["torch_threads"] == 1 and set(run.parameters) == set(_spec()) | {"torch_threads"}
