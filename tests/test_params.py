@@ -235,3 +235,45 @@ def test_the_parameters_as_set_are_kept_for_the_results_file(ns):
     run = _check(ns, device="auto")
     assert run.parameters["device"] == "auto" and run.parameters["results_dir"] == ns["results_dir"]
     assert run.parameters["torch_threads"] == 1 and set(run.parameters) == set(_spec()) | {"torch_threads"}
+
+
+def _run_up_to_the_check_cell(stem, changes, tmp_path):
+    """The notebook's code cells up to and including its check cell, run here (no kernel), with ``changes``
+    injected after the parameters cell as papermill does, and results_dir in ``tmp_path``."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cells = [c for c in json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    ns = {"__name__": "__main__", "In": [""]}  # In: IPython's input history, which the check reads
+    for cell in cells:
+        source = "".join(cell["source"])
+        ns["In"].append(source)
+        exec(compile(source, f"{stem} cell", "exec"), ns)
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            injected = {"results_dir": str(tmp_path / "results"), **changes}
+            ns["In"].append("\n".join(f"{k} = {v!r}" for k, v in injected.items()))
+            ns.update(injected)
+        if "check_parameters(" in source:
+            return ns
+    raise AssertionError(f"{stem} has no check cell")
+
+
+@pytest.mark.parametrize("stem, changes, message", [
+    ("01_deep_infomax", {"test_fraction": 0.999}, "test_fraction holds out 31 to 1,787 of the 1,797 digits"),
+    ("01_deep_infomax", {"test_fraction": 0.01}, "test_fraction holds out 31 to 1,787"),
+    ("02_noise_injection", {"stages_1d": [[True, 512, 3e-3]]}, r"stages_1d\[0\]\[0\] must be an integer >= 1, got True"),
+    ("02_noise_injection", {"stages_1d": [[2, 512]]}, r"stages_1d\[0\] must be a list \[an integer >= 1"),
+    ("03_gaussian_matching", {"seed": 2**64}, r"seed must be an integer >= 0 and below 2\*\*63"),
+    ("05_disentanglement", {"seed": 2**63}, r"seed must be an integer >= 0 and below 2\*\*63"),
+])
+def test_values_that_crash_later_fail_in_the_notebooks_check_cell(stem, changes, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        _run_up_to_the_check_cell(stem, changes, tmp_path)
+
+
+@pytest.mark.parametrize("stem", ["01_deep_infomax", "02_noise_injection", "05_disentanglement"])
+def test_the_notebooks_defaults_pass_their_check_cell(stem, tmp_path):
+    ns = _run_up_to_the_check_cell(stem, {}, tmp_path)
+    assert ns["run"].parameters["results_dir"] == str(tmp_path / "results")
