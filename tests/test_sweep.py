@@ -383,3 +383,11 @@ def test_under_dask_a_run_still_running_is_not_said_to_have_stopped(tiny, tmp_pa
         os.environ.update(saved)
     assert [o.status for o in report.outcomes] == ["left running", "not run"]
     assert "0 stopped while running, 1 not run, 1 left running on Dask workers" in report.summary()
+
+
+def test_a_mistyped_nine_root_is_refused_by_the_sweep(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path / "no" / "such"))
+    assert main([str(tiny), "-p", "seed", "0", "--sweeps-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a course checkout" in err
+    assert not (tmp_path / "s").exists() and not (tmp_path / "no").exists()
