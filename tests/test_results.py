@@ -304,3 +304,7 @@ def test_the_table_is_one_screen_of_headline_numbers_with_their_spread(tmp_path,
     assert out[-1] == f"every number: python -m nine_utils.course.results --all {tmp_path}"
     assert results_cli.main(["--all", str(tmp_path)]) == 0
     assert "m39" in capsys.readouterr().out
+    one_seed = _result("01_a", m0=0.5, m0_std=0.0, m0_by_seed=[0.5], n_seeds=1)
+    (tmp_path / "01_a.json").write_text(json.dumps(one_seed))
+    assert results_cli.main([str(tmp_path)]) == 0
+    assert "    m0  0.5\n" in capsys.readouterr().out  # one seed: no spread to show

@@ -328,8 +328,8 @@ def _spread(metrics: Mapping[str, Any], key: str) -> str:
     std = metrics.get(f"{key}_std")
     if std is None and isinstance(by_seed, list) and len(by_seed) > 1 and all(isinstance(x, (int, float)) for x in by_seed):
         std = float(np.std(by_seed, ddof=1))
-    if not isinstance(std, (int, float)) or isinstance(std, bool):
-        return ""
+    if not isinstance(std, (int, float)) or isinstance(std, bool) or (isinstance(n, int) and n < 2):
+        return ""  # one seed has no spread
     return f" ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) and n > 1 else "")
 
 

@@ -112,7 +112,8 @@ class Outcome:
     run_id : str
     status : str
         ``"ok"`` (ran), ``"skipped"`` (valid results existed), ``"failed"``, ``"interrupted"``
-        (stopped by Ctrl-C while running) or ``"not run"`` (still queued at Ctrl-C).
+        (stopped by Ctrl-C, SIGTERM or SIGHUP while running), ``"left running"`` (on a Dask worker,
+        which cannot stop it) or ``"not run"`` (still queued then).
     seconds : float
     error : str
         Why a run failed.
