@@ -277,3 +277,11 @@ def test_values_that_crash_later_fail_in_the_notebooks_check_cell(stem, changes,
 def test_the_notebooks_defaults_pass_their_check_cell(stem, tmp_path):
     ns = _run_up_to_the_check_cell(stem, {}, tmp_path)
     assert ns["run"].parameters["results_dir"] == str(tmp_path / "results")
+
+
+def test_a_relative_results_dir_under_a_mistyped_nine_root_is_a_checked_error(ns, tmp_path, monkeypatch):
+    """A notebook run created $NINE_ROOT/results wherever NINE_ROOT pointed."""
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path / "no" / "such"))
+    with pytest.raises(ValueError, match=r"results_dir = 'results': NINE_ROOT=.* is not a course checkout"):
+        _check(ns, results_dir="results")
+    assert not (tmp_path / "no").exists()

@@ -73,17 +73,6 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Anything(Param):
-    """Any value (the name is declared, nothing more is checked)."""
-
-    def allowed(self) -> str:
-        return "any value"
-
-    def check(self, name: str, value: Any) -> Any:
-        return value
-
-
-@dataclass(frozen=True)
 class Int(Param):
     """An integer (not a bool) in ``[min, max]``; either bound may be left out. Whatever the bounds, it must
     fit in 64 bits (``-2**63 <= value < 2**63``), as numpy and torch store it: a seed of 2**64 would
@@ -289,7 +278,10 @@ class ResultsDir(Param):
     def check(self, name: str, value: Any) -> Path:
         if not isinstance(value, (str, os.PathLike)) or not str(value):
             raise self._fail(name, value)
-        path = resolve_from_root(value)
+        try:
+            path = resolve_from_root(value)
+        except FileNotFoundError as err:  # a relative path, and NINE_ROOT is not a checkout
+            raise ValueError(f"{name} = {value!r}: {err}") from None
         probe = path / f".write-probe-{uuid.uuid4().hex}"
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -496,6 +488,6 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param], *,
     return checked
 
 
-__all__ = ["Anything", "Bool", "CheckedParameters", "Choice", "DEFAULT_TORCH_THREADS", "Device", "Float", "Int",
+__all__ = ["Bool", "CheckedParameters", "Choice", "DEFAULT_TORCH_THREADS", "Device", "Float", "Int",
            "ListOf", "Optional", "Param", "ResultsDir", "Str", "Tuple", "apply_thread_policy", "check_parameters",
            "undeclared_parameters"]
