@@ -10,7 +10,7 @@
 ``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place.
 
 The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
-support it (:func:`kernel_manager_class`), so ipykernel does not warn, once per notebook, that it
+support it (:func:`_run_kernel_manager`), so ipykernel does not warn, once per notebook, that it
 "is running over TCP without encryption". A kernel that dies before it answers, because another
 process took one of its ports first, is started again (:func:`retry_kernel_start`).
 """
@@ -59,34 +59,6 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
     return dict(meta["smoke_parameters"])
 
 
-@functools.cache
-def kernel_manager_class() -> type | None:
-    """A kernel manager that provisions CurveZMQ keys for the kernel, or ``None`` where it cannot.
-
-    ipykernel (>= 7) logs a warning at start-up when its TCP sockets are not encrypted, and
-    declares in its kernelspec that it supports CurveZMQ; jupyter_client (>= 8.10) provisions the
-    keys when ``KernelManager.transport_encryption`` is ``"auto"`` (its default is
-    ``"disabled"``). Encrypting the local connection is the fix the warning itself suggests. With
-    an older jupyter_client, or a libzmq built without CURVE, this returns ``None`` and papermill
-    uses its default manager (and the kernel still warns).
-    """
-    import zmq
-    from jupyter_client import AsyncKernelManager
-    from traitlets import default
-
-    if "transport_encryption" not in AsyncKernelManager.class_trait_names() or not zmq.has("curve"):
-        return None
-
-    class EncryptedKernelManager(AsyncKernelManager):
-        """:class:`~jupyter_client.AsyncKernelManager` with ``transport_encryption="auto"``."""
-
-        @default("transport_encryption")
-        def _transport_encryption_default(self) -> str:
-            return "auto"
-
-    return EncryptedKernelManager
-
-
 def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
     """``start`` (a function that starts a kernel) called again when the kernel died while starting.
 
@@ -129,10 +101,21 @@ def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATT
 def _run_kernel_manager(env: dict[str, str], cwd: str | None) -> type:
     """A kernel manager class whose kernel gets ``env`` on top of this process's environment and starts
     in ``cwd``: nothing process-wide changes (papermill's ``cwd`` would ``chdir`` the whole process, and
-    a changed ``os.environ`` is seen by every thread), so runs in several threads keep apart."""
+    a changed ``os.environ`` is seen by every thread), so runs in several threads keep apart.
+
+    The kernel's connection is encrypted with CurveZMQ where jupyter_client (>= 8.10,
+    ``transport_encryption="auto"``) and libzmq support it, so ipykernel (>= 7) does not warn, once per
+    notebook, that it "is running over TCP without encryption".
+    """
+    import zmq
     from jupyter_client import AsyncKernelManager
 
-    class RunKernelManager(kernel_manager_class() or AsyncKernelManager):
+    encrypt = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
+
+    class RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**({"transport_encryption": "auto"} if encrypt else {}), **kw)
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw["env"] = {**(kw.get("env") or os.environ), **env}
             if cwd is not None:
