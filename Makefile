@@ -1,5 +1,5 @@
 # The course's commands. `make help` lists them.
-#   make run      execute every notebook with default parameters, print the metrics table
+#   make run      execute every notebook with default parameters, print each one's headline numbers
 #   make test     unit tests, smoke runs of every notebook, nbval over the committed notebooks
 #   make lab      open JupyterLab on notebooks/
 #   make refresh  re-execute the committed notebooks in place (their stored outputs)
@@ -24,9 +24,9 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make run      execute every notebook (defaults) into results/, then print the metrics table"
+	@echo "make run      execute every notebook (defaults) into results/, then print each one's headline numbers"
 	@echo "make test     unit tests + smoke run of every notebook + nbval over the committed notebooks"
-	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make lab      open JupyterLab on notebooks/ (extra Jupyter arguments: make lab LAB_ARGS=--allow-root)"
 	@echo "make refresh  re-execute the committed notebooks in place"
 	@echo "make nav      regenerate the notebooks' previous/next links, badges, Colab cell and the README table"
 	@echo "make student  write the student copies (solutions removed, outputs stripped) to notebooks/student/"
@@ -65,8 +65,10 @@ UNIT_TESTS := $(filter-out $(KERNEL_TESTS),$(sort $(wildcard tests/test_*.py)))
 test: setup
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 --nbval-lax --nbval-current-env $(NOTEBOOKS) $(KERNEL_TESTS) $(UNIT_TESTS)
 
+# Extra arguments for Jupyter, e.g. `make lab LAB_ARGS=--allow-root` as root in a container.
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(LAB_ARGS)
 
 refresh: setup
 	$(BIN)/python -m nine_utils.course.runner refresh

@@ -84,7 +84,8 @@ def test_notebook_smoke_run(path, tmp_path):
     if student:
         _check_stubs_fail(path, run)
 
-    assert set(first) == {"notebook", "parameters", "metrics", "runtime_seconds", "versions"}
+    assert set(first) == {"notebook", "parameters", "metrics", "runtime_seconds", "source_sha256", "versions"}
+    assert re.fullmatch(r"[0-9a-f]{64}", first["source_sha256"])  # the hash of the code that ran
     assert first["notebook"] == path.stem
     for k, v in meta["smoke_parameters"].items():
         assert first["parameters"][k] == v, f"parameter {k} not recorded as run"

@@ -88,7 +88,8 @@ def test_a_device_the_machine_lacks_is_refused(ns, monkeypatch):
 
 def test_results_dir_is_taken_from_the_repository_root_and_created(ns, tmp_path, monkeypatch):
     root = tmp_path / "checkout"
-    root.mkdir()
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
     monkeypatch.setenv("NINE_ROOT", str(root))
     run = _check(ns, results_dir="results/deep/er")
     assert run.results_dir == root / "results" / "deep" / "er" and run.results_dir.is_dir()
@@ -206,3 +207,81 @@ def test_a_misspelled_papermill_parameter_fails_in_the_checker_cell(tmp_path):
     failed = nbformat.read(str(tmp_path / "typo.ipynb"), as_version=4)
     errors = [c for c in failed.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
     assert len(errors) == 1 and "check_parameters" in errors[0].source
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**64, -(2**63) - 1])
+def test_an_integer_beyond_64_bits_is_refused(ns, seed):
+    """A seed of 2**64 passed the check and failed later in torch ("Overflow when unpacking long long")."""
+    with pytest.raises(ValueError, match=rf"seed must be an integer >= 0 and below 2\*\*63 in size, got {seed}"
+                       if seed > 0 else "seed must be an integer >= 0, got"):
+        _check(ns, seed=seed)
+    assert _check(ns, seed=2**63 - 1)["seed"] == 2**63 - 1
+
+
+def test_a_tuple_checks_each_place_and_refuses_a_bool_for_an_integer(ns):
+    """Notebook 02's stages [epochs, batch size, lr]: a `true` epoch count passed `isinstance(x, int)`."""
+    stage = P.Tuple(P.Int(min=1), P.Int(min=2), P.Float(gt=0))
+    spec = {**_spec(), "stages": P.ListOf(stage, min_len=1)}
+    run = course.check_parameters({**ns, "stages": [[12, 512, 3e-3], (4, 2048, 1e-4)]}, spec)
+    assert run["stages"] == [[12, 512, 3e-3], [4, 2048, 1e-4]]
+    for bad, where in [([[True, 512, 3e-3]], r"stages\[0\]\[0\] must be an integer >= 1, got True"),
+                       ([[12, 512]], r"stages\[0\] must be a list \[an integer >= 1, an integer >= 2, a finite number"),
+                       ([[12, 512, 0.0]], r"stages\[0\]\[2\] must be a finite number > 0, got 0.0")]:
+        with pytest.raises(ValueError, match=where):
+            course.check_parameters({**ns, "stages": bad}, spec)
+
+
+def test_the_parameters_as_set_are_kept_for_the_results_file(ns):
+    run = _check(ns, device="auto")
+    assert run.parameters["device"] == "auto" and run.parameters["results_dir"] == ns["results_dir"]
+    assert run.parameters["torch_threads"] == 1 and set(run.parameters) == set(_spec()) | {"torch_threads"}
+
+
+def _run_up_to_the_check_cell(stem, changes, tmp_path):
+    """The notebook's code cells up to and including its check cell, run here (no kernel), with ``changes``
+    injected after the parameters cell as papermill does, and results_dir in ``tmp_path``."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cells = [c for c in json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    ns = {"__name__": "__main__", "In": [""]}  # In: IPython's input history, which the check reads
+    for cell in cells:
+        source = "".join(cell["source"])
+        ns["In"].append(source)
+        exec(compile(source, f"{stem} cell", "exec"), ns)
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            injected = {"results_dir": str(tmp_path / "results"), **changes}
+            ns["In"].append("\n".join(f"{k} = {v!r}" for k, v in injected.items()))
+            ns.update(injected)
+        if "check_parameters(" in source:
+            return ns
+    raise AssertionError(f"{stem} has no check cell")
+
+
+@pytest.mark.parametrize("stem, changes, message", [
+    ("01_deep_infomax", {"test_fraction": 0.999}, "test_fraction holds out 31 to 1,787 of the 1,797 digits"),
+    ("01_deep_infomax", {"test_fraction": 0.01}, "test_fraction holds out 31 to 1,787"),
+    ("02_noise_injection", {"stages_1d": [[True, 512, 3e-3]]}, r"stages_1d\[0\]\[0\] must be an integer >= 1, got True"),
+    ("02_noise_injection", {"stages_1d": [[2, 512]]}, r"stages_1d\[0\] must be a list \[an integer >= 1"),
+    ("03_gaussian_matching", {"seed": 2**64}, r"seed must be an integer >= 0 and below 2\*\*63"),
+    ("05_disentanglement", {"seed": 2**63}, r"seed must be an integer >= 0 and below 2\*\*63"),
+])
+def test_values_that_crash_later_fail_in_the_notebooks_check_cell(stem, changes, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        _run_up_to_the_check_cell(stem, changes, tmp_path)
+
+
+@pytest.mark.parametrize("stem", ["01_deep_infomax", "02_noise_injection", "05_disentanglement"])
+def test_the_notebooks_defaults_pass_their_check_cell(stem, tmp_path):
+    ns = _run_up_to_the_check_cell(stem, {}, tmp_path)
+    assert ns["run"].parameters["results_dir"] == str(tmp_path / "results")
+
+
+def test_a_relative_results_dir_under_a_mistyped_nine_root_is_a_checked_error(ns, tmp_path, monkeypatch):
+    """A notebook run created $NINE_ROOT/results wherever NINE_ROOT pointed."""
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path / "no" / "such"))
+    with pytest.raises(ValueError, match=r"results_dir = 'results': NINE_ROOT=.* is not a course checkout"):
+        _check(ns, results_dir="results")
+    assert not (tmp_path / "no").exists()

@@ -195,3 +195,13 @@ def test_notebook_structure(path: Path):
     for i, c in enumerate(cells[:-1]):
         if c["cell_type"] == "code" and any("image/png" in o.get("data", {}) for o in c["outputs"]):
             assert cells[i + 1]["cell_type"] == "markdown", f"cell {i} draws a figure with no text after it"
+
+
+def test_make_lab_passes_jupyter_arguments_and_make_run_ends_with_the_headlines():
+    def dry(*args):
+        return subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", *args], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip().splitlines()
+
+    assert dry("lab", "LAB_ARGS=--allow-root --port=9999")[-1].endswith("jupyter lab notebooks --allow-root --port=9999")
+    last = dry("run")[-1]
+    assert "-m nine_utils.course.results" in last and "--all" not in last  # the one-screen headline table

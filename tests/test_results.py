@@ -123,15 +123,102 @@ def test_save_results_writes_the_contract(tmp_path):
                         {"acc": np.float32(0.5), "curve": [{"x": torch.tensor(1.0)}]}, 1.5, results_dir=tmp_path)
     assert path == tmp_path / "01_deep_infomax.json"
     res = json.loads(path.read_text())
-    assert set(res) == {"notebook", "parameters", "metrics", "runtime_seconds", "versions"}
+    assert set(res) == {"notebook", "parameters", "metrics", "runtime_seconds", "source_sha256", "versions"}
     assert res["notebook"] == "01_deep_infomax" and res["metrics"]["acc"] == 0.5
     assert res["parameters"]["sigmas"] == [0.1, 0.2]
     assert res["metrics"]["curve"] == [{"x": 1.0}]
     assert "torch" in res["versions"]
     table = summary_table(load_results(tmp_path))
     assert "01_deep_infomax" in table and "acc" in table
-    with pytest.raises(ValueError):
-        save_results("x", {}, {"bad": float("nan")}, 0.0, results_dir=tmp_path)
+    with pytest.raises(TypeError, match="metrics.bad"):
+        save_results("x", {}, {"bad": object()}, 0.0, results_dir=tmp_path)
+
+
+def test_a_non_finite_metric_is_stored_as_null_named_and_the_file_still_written(tmp_path):
+    import numpy as np
+
+    from nine_utils.course.results import ResultsWarning, save_results
+
+    with pytest.warns(ResultsWarning, match=r"stored as null: metrics.mi_nwj, metrics.curve\[1\].y"):
+        path = save_results("01_x", {"seed": 0}, {"mi_nwj": float("nan"), "ok": 1.5,
+                                                   "curve": [{"y": 1.0}, {"y": np.float32("inf")}]}, 1.0, tmp_path)
+    res = json.loads(path.read_text())
+    assert res["metrics"] == {"mi_nwj": None, "ok": 1.5, "curve": [{"y": 1.0}, {"y": None}]}
+
+
+def test_numpy_scalars_bools_and_devices_are_stored_as_plain_json(tmp_path):
+    import numpy as np
+    import torch
+
+    from nine_utils.course.results import save_results
+
+    a, b = np.float64(0.1), np.float64(0.2)
+    path = save_results("01_x", {"device": torch.device("cpu"), "n": np.int64(3)},
+                        {"better": a < b, "k": np.int32(2), "x": np.float32(0.5)}, 1.0, tmp_path)
+    res = json.loads(path.read_text())
+    assert res["parameters"] == {"device": "cpu", "n": 3}
+    assert res["metrics"] == {"better": True, "k": 2, "x": 0.5}
+    assert type(res["metrics"]["better"]) is bool
+
+
+def test_results_are_written_atomically(tmp_path):
+    """A reader polling the file while it is rewritten never sees it empty or half written."""
+    import threading
+
+    from nine_utils.course.results import save_results
+
+    big = {"curve": list(range(50_000))}
+    path = save_results("01_x", {"seed": 0}, big, 1.0, tmp_path)
+    bad, done = [], threading.Event()
+
+    def poll():
+        while not done.is_set():
+            try:
+                json.loads(path.read_text())
+            except (ValueError, OSError) as err:
+                bad.append(type(err).__name__)
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        for _ in range(15):
+            save_results("01_x", {"seed": 0}, big, 1.0, tmp_path)
+    finally:
+        done.set()
+        reader.join()
+    assert not bad, f"the reader saw a broken file {len(bad)} times"
+    assert [p.name for p in tmp_path.iterdir()] == ["01_x.json"]  # no temporary file left behind
+
+
+def test_two_runs_writing_one_results_file_is_said_plainly(tmp_path):
+    from nine_utils.course.results import ResultsWarning, save_results
+
+    save_results("01_x", {"seed": 0, "results_dir": "a"}, {"acc": 0.5}, 1.0, tmp_path)
+    with pytest.warns(ResultsWarning, match=r"another run that wrote it while this one ran, with seed=0 \(now 1\)"):
+        save_results("01_x", {"seed": 1, "results_dir": "b"}, {"acc": 0.6}, 60.0, tmp_path)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_results("01_x", {"seed": 1, "results_dir": "c"}, {"acc": 0.7}, 60.0, tmp_path)  # the same run again
+
+
+def test_the_results_record_a_hash_of_the_notebooks_code(tmp_path, monkeypatch):
+    from nine_utils.course.results import SOURCE_HASH_ENV, save_results, source_hash
+
+    nb = new_notebook()
+    nb.cells = [new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("text")]
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    first = source_hash(tmp_path / "a.ipynb")
+    nb.cells[1].source = "other text"
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="1")]
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    assert source_hash(tmp_path / "a.ipynb") == first  # prose and outputs do not count
+    nb.cells[0].source = "x = 2"
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    assert source_hash(tmp_path / "a.ipynb") != first
+    monkeypatch.setenv(SOURCE_HASH_ENV, first)
+    assert json.loads(save_results("01_x", {}, {}, 0.0, tmp_path).read_text())["source_sha256"] == first
 
 
 def test_a_relative_results_dir_is_resolved_against_the_checkout_not_the_working_directory(tmp_path, monkeypatch):
@@ -144,5 +231,80 @@ def test_a_relative_results_dir_is_resolved_against_the_checkout_not_the_working
     monkeypatch.delenv("NINE_ROOT", raising=False)
     assert resolve_from_root("results") == checkout / "results"
     assert resolve_from_root(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
     monkeypatch.setenv("NINE_ROOT", str(tmp_path))
     assert resolve_from_root("results") == tmp_path / "results"
+
+
+def test_a_mistyped_nine_root_is_refused_and_a_run_of_nothing_fails(tmp_path, monkeypatch, capsys):
+    from nine_utils.course.paths import repo_root
+
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path / "no" / "such" / "folder"))
+    with pytest.raises(FileNotFoundError, match="NINE_ROOT=.*folder is not a course checkout"):
+        repo_root()
+    assert runner.main(["run", "--smoke"]) == 2
+    assert "is not a course checkout" in capsys.readouterr().err
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setenv("NINE_ROOT", str(tmp_path))  # a checkout, but without a notebook
+    assert runner.main(["run", "--smoke"]) == 1
+    assert "no notebooks" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.notebook
+def test_execute_from_two_threads_keeps_each_kernel_in_its_folder_and_the_process_unchanged(tmp_path, monkeypatch):
+    """papermill's cwd changes the whole process's working directory, and a saved-and-restored TQDM_DISABLE is
+    shared by every thread: two runs at once (Dask's threaded workers) once ran a kernel in the other run's folder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    nb = new_notebook()
+    nb.cells = [new_code_cell("import os, pathlib\n"
+                              "pathlib.Path('where.txt').write_text(os.getcwd() + '|' + os.environ['TQDM_DISABLE'])")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(tmp_path / "nb.ipynb"))
+    folders = [tmp_path / f"run{i}" for i in range(2)]
+    for f in folders:
+        f.mkdir()
+    before = os.getcwd()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda f: runner.execute(tmp_path / "nb.ipynb", f / "out.ipynb", cwd=f), folders))
+    for f in folders:
+        assert (f / "where.txt").read_text() == f"{f}|1"
+    assert os.getcwd() == before and "TQDM_DISABLE" not in os.environ
+
+
+def test_a_partial_smoke_run_or_other_parameters_are_marked(tiny_course, monkeypatch, capsys):
+    monkeypatch.setenv("NINE_ROOT", str(tiny_course))
+    folder = tiny_course / "results"
+    folder.mkdir()
+    res = _result("01_tiny", score=0.05)
+    res["parameters"] = {"seed": 0, "size": 5, "results_dir": "results"}  # the smoke size, then -p size 5
+    (folder / "01_tiny.json").write_text(json.dumps(res))
+    for argv in (["results"], ["--all", "results"]):
+        assert results_cli.main(argv) == 0
+        assert "NOT THE DEFAULTS: size=5 (default 100)" in capsys.readouterr().out
+    res["parameters"]["size"] = 100
+    (folder / "01_tiny.json").write_text(json.dumps(res))
+    assert results_cli.main(["results"]) == 0
+    assert "NOT THE DEFAULTS" not in capsys.readouterr().out
+
+
+def test_the_table_is_one_screen_of_headline_numbers_with_their_spread(tmp_path, capsys):
+    metrics = {f"m{i}": i / 10 for i in range(40)}
+    metrics.update(m0=0.5, m0_by_seed=[0.4, 0.5, 0.6], m1_std=0.02, n_seeds=3, curve=[1, 2, 3])
+    (tmp_path / "01_a.json").write_text(json.dumps(_result("01_a", **metrics)))
+    assert results_cli.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"01_a  (runtime 1.0 s, {tmp_path / '01_a.json'})")
+    assert out[1] == "    m0  0.5 ± 0.1 over 3 seeds" and out[2] == "    m1  0.1 ± 0.02 over 3 seeds"
+    assert len(out) == 1 + results_cli.HEADLINE_COUNT + 2
+    assert out[-1] == f"every number: python -m nine_utils.course.results --all {tmp_path}"
+    assert results_cli.main(["--all", str(tmp_path)]) == 0
+    assert "m39" in capsys.readouterr().out
+    one_seed = _result("01_a", m0=0.5, m0_std=0.0, m0_by_seed=[0.5], n_seeds=1)
+    (tmp_path / "01_a.json").write_text(json.dumps(one_seed))
+    assert results_cli.main([str(tmp_path)]) == 0
+    assert "    m0  0.5\n" in capsys.readouterr().out  # one seed: no spread to show

@@ -54,6 +54,7 @@ IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
 PLAIN_DATA = (int, float, str, bool, type(None), list, tuple, dict)
 
 Rule = tuple[str, Callable[[dict[str, Any]], bool]]
+INT_LIMIT = 2**63
 
 
 class Param:
@@ -72,19 +73,10 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Anything(Param):
-    """Any value (the name is declared, nothing more is checked)."""
-
-    def allowed(self) -> str:
-        return "any value"
-
-    def check(self, name: str, value: Any) -> Any:
-        return value
-
-
-@dataclass(frozen=True)
 class Int(Param):
-    """An integer (not a bool) in ``[min, max]``; either bound may be left out."""
+    """An integer (not a bool) in ``[min, max]``; either bound may be left out. Whatever the bounds, it must
+    fit in 64 bits (``-2**63 <= value < 2**63``), as numpy and torch store it: a seed of 2**64 would
+    otherwise pass and fail later with "Overflow when unpacking long long"."""
 
     min: int | None = None
     max: int | None = None
@@ -103,6 +95,8 @@ class Int(Param):
             raise self._fail(name, value)
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             raise self._fail(name, value)
+        if not -INT_LIMIT <= value < INT_LIMIT:  # numpy and torch hold integers (seeds too) in 64 bits
+            raise ValueError(f"{name} must be {self.allowed()} and below 2**63 in size, got {value!r}")
         return value
 
 
@@ -227,6 +221,30 @@ class ListOf(Param):
         return out
 
 
+class Tuple(Param):
+    """A list (or tuple) of exactly ``len(items)`` values, the i-th allowed by ``items[i]``; returned as a list.
+
+    E.g. a training stage ``[epochs, batch size, lr]``: ``Tuple(Int(min=1), Int(min=2), Float(gt=0))``.
+    """
+
+    def __init__(self, *items: Param) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Tuple({', '.join(map(repr, self.items))})"
+
+    def allowed(self) -> str:
+        return f"a list [{', '.join(p.allowed() for p in self.items)}]"
+
+    def check(self, name: str, value: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)) or len(value) != len(self.items):
+            raise self._fail(name, value)
+        try:
+            return [p.check(f"{name}[{i}]", v) for i, (p, v) in enumerate(zip(self.items, value))]
+        except ValueError as err:
+            raise ValueError(f"{name} must be {self.allowed()}; {err}") from None
+
+
 @dataclass(frozen=True)
 class Device(Param):
     """A device name this machine has: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
@@ -260,7 +278,10 @@ class ResultsDir(Param):
     def check(self, name: str, value: Any) -> Path:
         if not isinstance(value, (str, os.PathLike)) or not str(value):
             raise self._fail(name, value)
-        path = resolve_from_root(value)
+        try:
+            path = resolve_from_root(value)
+        except FileNotFoundError as err:  # a relative path, and NINE_ROOT is not a checkout
+            raise ValueError(f"{name} = {value!r}: {err}") from None
         probe = path / f".write-probe-{uuid.uuid4().hex}"
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -280,6 +301,9 @@ class CheckedParameters:
     values : dict
         Every declared parameter's checked value (``ListOf`` gives a list, ``Device`` a
         ``torch.device``, ``ResultsDir`` an absolute ``Path``).
+    parameters : dict
+        Every declared parameter's value as the notebook set it (``device="auto"``, a relative
+        ``results_dir``): what the results file records, ``course.save_results(stem, run.parameters, ...)``.
     device : torch.device or None
         The resolved device, when a parameter is declared with :class:`Device`.
     results_dir : Path or None
@@ -289,6 +313,7 @@ class CheckedParameters:
     """
 
     values: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     device: torch.device | None = None
     results_dir: Path | None = None
     torch_threads: int | None = None
@@ -453,7 +478,7 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param], *,
             raise ValueError(problems[0])
         raise ValueError(f"{len(problems)} problems with the parameters:\n" + "\n".join(f"- {p}" for p in problems))
 
-    checked = CheckedParameters(values=values)
+    checked = CheckedParameters(values=values, parameters={name: namespace[name] for name in spec})
     for name, param in spec.items():
         if isinstance(param, Device) and checked.device is None:
             checked.device = values[name]
@@ -463,6 +488,6 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param], *,
     return checked
 
 
-__all__ = ["Anything", "Bool", "CheckedParameters", "Choice", "DEFAULT_TORCH_THREADS", "Device", "Float", "Int",
-           "ListOf", "Optional", "Param", "ResultsDir", "Str", "apply_thread_policy", "check_parameters",
+__all__ = ["Bool", "CheckedParameters", "Choice", "DEFAULT_TORCH_THREADS", "Device", "Float", "Int",
+           "ListOf", "Optional", "Param", "ResultsDir", "Str", "Tuple", "apply_thread_policy", "check_parameters",
            "undeclared_parameters"]

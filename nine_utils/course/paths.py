@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 
+def is_checkout(folder: Path) -> bool:
+    """Whether ``folder`` holds ``pyproject.toml`` and ``notebooks/``, as the course's checkout does."""
+    return (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir()
+
+
 def repo_root() -> Path:
     """Return the root of the course repository.
 
@@ -21,13 +26,18 @@ def repo_root() -> Path:
     Raises
     ------
     FileNotFoundError
-        If neither ``NINE_ROOT`` nor the package location points at a course checkout.
+        If ``NINE_ROOT`` is set to a folder that is not a course checkout (a mistyped path), or,
+        without it, the package does not live in one.
     """
     env = os.environ.get("NINE_ROOT")
     if env:
-        return Path(env).expanduser().resolve()
+        root = Path(env).expanduser().resolve()
+        if not is_checkout(root):
+            raise FileNotFoundError(f"NINE_ROOT={env} is not a course checkout (it needs pyproject.toml and "
+                                    "notebooks/); fix or unset NINE_ROOT")
+        return root
     candidate = Path(__file__).resolve().parents[2]  # <root>/nine_utils/course/paths.py
-    if (candidate / "pyproject.toml").exists() and (candidate / "notebooks").is_dir():
+    if is_checkout(candidate):
         return candidate
     raise FileNotFoundError(
         "cannot find the course repository: install nine_utils with `pip install -e .` from the "

@@ -8,10 +8,15 @@ Every notebook's last code cell calls :func:`save_results`, which writes
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import tempfile
+import warnings
 import math
 import platform
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -23,27 +28,56 @@ import torch
 from .paths import resolve_from_root
 
 DEFAULT_RESULTS_DIR = "results"
+SOURCE_HASH_ENV = "NINE_SOURCE_SHA256"
 _VERSIONED = ("nine-utils", "torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill")
 
 
-def _jsonable(obj: Any) -> Any:
+class ResultsWarning(UserWarning):
+    """A results file was written, but with something the reader must know (a metric stored as null,
+    another run's results replaced)."""
+
+
+def _jsonable(obj: Any, where: str, nonfinite: list[str]) -> Any:
+    """``obj`` as plain JSON data; a non-finite float becomes ``None`` and its place is added to ``nonfinite``."""
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, f"{where}.{k}" if where else str(k), nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.detach().cpu().tolist())
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj)
+        return [_jsonable(v, f"{where}[{i}]", nonfinite) for i, v in enumerate(obj)]
+    if isinstance(obj, (torch.Tensor, np.ndarray, np.generic)):  # np.bool_, np.float32, np.int64, arrays
+        return _jsonable(obj.tolist() if not isinstance(obj, torch.Tensor) else obj.detach().cpu().tolist(),
+                         where, nonfinite)
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        nonfinite.append(where)
+        return None
     if isinstance(obj, (str, int, bool)) or obj is None:
         return obj
-    if isinstance(obj, Path):
+    if isinstance(obj, (Path, torch.device)):
         return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in a results file: {obj!r}")
+    raise TypeError(f"cannot store {type(obj).__name__} in a results file ({where}): {obj!r}")
+
+
+def source_hash(notebook: str | Path) -> str:
+    """SHA-256 of a notebook's code cells, papermill's injected cell left out: what a rerun must match.
+
+    Outputs, metadata and markdown do not count, so a refresh or an edit of the prose keeps the hash.
+    """
+    cells = json.loads(Path(notebook).read_text()).get("cells", [])
+    code = ["".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code"
+            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return hashlib.sha256("\n\x00".join(code).encode()).hexdigest()
+
+
+def _running_source_hash(stem: str) -> str | None:
+    """The hash of the notebook this kernel runs: set by the runner (``NINE_SOURCE_SHA256``), else that of
+    ``notebooks/<stem>.ipynb`` in the checkout, else ``None``."""
+    if os.environ.get(SOURCE_HASH_ENV):
+        return os.environ[SOURCE_HASH_ENV]
+    try:
+        return source_hash(resolve_from_root("notebooks") / f"{stem}.ipynb")
+    except (OSError, ValueError):
+        return None
 
 
 def versions() -> dict[str, str]:
@@ -73,8 +107,9 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
     parameters : mapping
         Every parameter of the run (the parameters cell's values).
     metrics : mapping
-        The headline numbers, under the key names the notebook's issue gives. Floats must be
-        finite.
+        The headline numbers. A non-finite float is stored as ``null`` and named in a
+        :class:`ResultsWarning`; numpy scalars and arrays, tensors, paths and ``torch.device`` are
+        stored as plain JSON.
     runtime_seconds : float
         Wall time of the notebook run.
     results_dir : str or Path
@@ -83,19 +118,54 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
     Returns
     -------
     Path
-        The file written.
+        The file written, atomically (a temporary file, then a rename). It also records
+        ``source_sha256``, the hash of the notebook's code (:func:`source_hash`), so a resumed sweep
+        reruns a notebook that changed. Replacing the results of a run with other parameters is
+        said in a :class:`ResultsWarning`.
     """
+    stem = Path(notebook).stem
+    nonfinite: list[str] = []
     payload = {
-        "notebook": Path(notebook).stem,
-        "parameters": _jsonable(dict(parameters)),
-        "metrics": _jsonable(dict(metrics)),
+        "notebook": stem,
+        "parameters": _jsonable(dict(parameters), "parameters", nonfinite),
+        "metrics": _jsonable(dict(metrics), "metrics", nonfinite),
         "runtime_seconds": float(runtime_seconds),
+        "source_sha256": _running_source_hash(stem),
         "versions": versions(),
     }
     path = results_path(notebook, results_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    _warn_if_replacing_another_run(path, payload["parameters"], float(runtime_seconds))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if nonfinite:
+        warnings.warn(f"{path.name}: not a finite number, stored as null: {', '.join(nonfinite)}",
+                      ResultsWarning, stacklevel=2)
     return path
+
+
+def _warn_if_replacing_another_run(path: Path, parameters: Mapping[str, Any], runtime_seconds: float) -> None:
+    """Say plainly when ``path`` holds the results of a run with other parameters, above all one that
+    finished while this run was running (two runs sharing one ``results_dir``)."""
+    try:
+        old = json.loads(path.read_text())
+        recorded = old["parameters"]
+        changed = [k for k in sorted(set(recorded) | set(parameters))
+                   if k != "results_dir" and recorded.get(k) != parameters.get(k)]
+        during = path.stat().st_mtime > time.time() - runtime_seconds
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if changed:
+        what = ", ".join(f"{k}={recorded.get(k)!r} (now {parameters.get(k)!r})" for k in changed[:4])
+        when = "another run that wrote it while this one ran" if during else "an earlier run"
+        warnings.warn(f"{path} held the results of {when}, with {what}; they are replaced. Give each run "
+                      "its own results_dir to keep both.", ResultsWarning, stacklevel=3)
 
 
 def read_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> tuple[dict[str, dict[str, Any]], dict[Path, str]]:
@@ -177,7 +247,33 @@ def is_smoke(result: Mapping[str, Any], notebooks: str | Path | None = None) -> 
     return bool(smoke) and all(k in recorded and recorded[k] == v for k, v in smoke.items() if k != "results_dir")
 
 
+def _notebook(result: Mapping[str, Any], notebooks: str | Path | None) -> Path:
+    folder = Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")
+    return folder / f"{result.get('notebook', '')}.ipynb"
+
+
+def non_defaults(result: Mapping[str, Any], notebooks: str | Path | None = None) -> dict[str, tuple[Any, Any]]:
+    """The recorded parameters that differ from the notebook's defaults: name -> (recorded, default).
+
+    ``results_dir`` does not count; nor does a parameter whose default is not a literal. Empty when the
+    notebook is not found (``notebooks``: its folder, default ``<repository>/notebooks``).
+    """
+    from .sweep import _NO_DEFAULT, notebook_defaults
+
+    path = _notebook(result, notebooks)
+    try:
+        defaults = notebook_defaults(path) if path.is_file() else {}
+    except Exception:  # a notebook papermill cannot read: nothing to compare with
+        return {}
+    recorded = result.get("parameters", {})
+    return {k: (v, defaults[k]) for k, v in recorded.items()
+            if k != "results_dir" and k in defaults and defaults[k] is not _NO_DEFAULT
+            and json.dumps(v, sort_keys=True) != json.dumps(defaults[k], sort_keys=True)}
+
+
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "null (not a finite number)"
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return f"[{len(v)} entries]" if isinstance(v, (list, dict)) else str(v)
     if isinstance(v, int):
@@ -185,8 +281,20 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if math.isfinite(v) else str(v)
 
 
-def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str] = ()) -> str:
-    """A plain-text table: one block per notebook with its runtime and each headline metric.
+def _mark(stem: str, smoke: set[str], changed: Mapping[str, Mapping[str, tuple[Any, Any]]]) -> str:
+    if stem in smoke:
+        return "  SMOKE RUN: small parameters, not the course's numbers"
+    diff = changed.get(stem)
+    if not diff:
+        return ""
+    shown = ", ".join(f"{k}={v!r} (default {d!r})" for k, (v, d) in list(diff.items())[:3])
+    more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
+    return f"  NOT THE DEFAULTS: {shown}{more}"
+
+
+def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str] = (),
+                  changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None) -> str:
+    """A plain-text table: one block per notebook with its runtime and each of its metrics.
 
     Parameters
     ----------
@@ -194,14 +302,15 @@ def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str]
         Notebook stem -> results file content (:func:`read_results`).
     smoke : iterable of str
         The stems whose numbers come from a smoke run; their blocks say so.
+    changed : mapping, optional
+        Stem -> :func:`non_defaults`; a block of a run with other parameters (not a smoke run) says which.
     """
     if not results:
         return "no results files found"
-    smoke = set(smoke)
+    smoke, changed = set(smoke), changed or {}
     lines = []
     for stem, res in results.items():
-        mark = "  SMOKE RUN: small parameters, not the course's numbers" if stem in smoke else ""
-        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s){mark}")
+        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s){_mark(stem, smoke, changed)}")
         metrics = res.get("metrics", {})
         width = max((len(k) for k in metrics), default=0)
         for k, v in metrics.items():
@@ -209,17 +318,67 @@ def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str]
     return "\n".join(lines)
 
 
+HEADLINE_COUNT = 5
+
+
+def _spread(metrics: Mapping[str, Any], key: str) -> str:
+    """`` ± std over n seeds`` from ``<key>_std`` or ``<key>_by_seed``, else ``""``."""
+    by_seed = metrics.get(f"{key}_by_seed")
+    n = len(by_seed) if isinstance(by_seed, list) else metrics.get("n_seeds")
+    std = metrics.get(f"{key}_std")
+    if std is None and isinstance(by_seed, list) and len(by_seed) > 1 and all(isinstance(x, (int, float)) for x in by_seed):
+        std = float(np.std(by_seed, ddof=1))
+    if not isinstance(std, (int, float)) or isinstance(std, bool) or (isinstance(n, int) and n < 2):
+        return ""  # one seed has no spread
+    return f" ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) and n > 1 else "")
+
+
+def headline_table(results: Mapping[str, Mapping[str, Any]], folder: Path, smoke: Iterable[str] = (),
+                   changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None,
+                   notebooks: str | Path | None = None) -> str:
+    """One screen: per notebook its results file and its few headline numbers, with their spread over seeds.
+
+    The headline numbers are ``metadata["nine"]["headline"]`` when the notebook sets it, else the first
+    :data:`HEADLINE_COUNT` numbers among its ``metric_keys`` (else among its metrics).
+    """
+    smoke, changed = set(smoke), changed or {}
+    lines = []
+    for stem, res in results.items():
+        metrics = res.get("metrics", {})
+        try:
+            meta = json.loads(_notebook(res, notebooks).read_text()).get("metadata", {}).get("nine", {})
+        except (OSError, ValueError):
+            meta = {}
+        number = [k for k, v in metrics.items() if isinstance(v, (int, float, type(None))) and not isinstance(v, bool)
+                  and not k.endswith("_std") and k != "n_seeds"]
+        keys = meta.get("headline") or ([k for k in meta.get("metric_keys", []) if k in number] or number)
+        keys = [k for k in keys if k in metrics][:HEADLINE_COUNT] if not meta.get("headline") else keys
+        path = folder / f"{stem}.json"
+        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s, {_shown(path)})"
+                     f"{_mark(stem, smoke, changed)}")
+        width = max((len(k) for k in keys), default=0)
+        lines += [f"    {k:<{width}}  {_fmt(metrics.get(k))}{_spread(metrics, k)}" for k in keys]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    root = resolve_from_root(".")
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m nine_utils.course.results [DIR]``: print the table of the results files in ``DIR``.
+    """``python -m nine_utils.course.results [--all] [DIR]``: the headline numbers of the results files in
+    ``DIR`` (one screen), or with ``--all`` every metric of every file.
 
     An unreadable file is named on stderr and skipped. The exit status is 0 when at least one
     file was read, 1 when none was, 2 when ``DIR`` is not a folder.
     """
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.results",
-                                     description="Print the headline metrics of every results file in DIR.")
+                                     description="Print the headline numbers of every results file in DIR.")
     parser.add_argument("results_dir", nargs="?", default=DEFAULT_RESULTS_DIR, metavar="DIR",
                         help="folder of the results files, relative to the repository root "
                              f"(default {DEFAULT_RESULTS_DIR})")
+    parser.add_argument("--all", action="store_true", help="every metric of every file, not just the headline numbers")
     args = parser.parse_args(argv)
     try:
         results, unreadable = read_results(args.results_dir)
@@ -231,7 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     if not results:
         print(f"no readable results files in {resolve_from_root(args.results_dir)}", file=sys.stderr)
         return 1
-    print(summary_table(results, smoke=[stem for stem, res in results.items() if is_smoke(res)]))
+    smoke = [stem for stem, res in results.items() if is_smoke(res)]
+    changed = {stem: non_defaults(res) for stem, res in results.items() if stem not in smoke}
+    if args.all:
+        print(summary_table(results, smoke=smoke, changed=changed))
+        return 0
+    folder = resolve_from_root(args.results_dir)
+    print(headline_table(results, folder, smoke=smoke, changed=changed))
+    where = "" if args.results_dir == DEFAULT_RESULTS_DIR else f" {args.results_dir}"
+    print(f"\nevery number: python -m nine_utils.course.results --all{where}")
     return 0
 
 

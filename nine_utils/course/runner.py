@@ -10,7 +10,7 @@
 ``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place.
 
 The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
-support it (:func:`kernel_manager_class`), so ipykernel does not warn, once per notebook, that it
+support it (:func:`_run_kernel_manager`), so ipykernel does not warn, once per notebook, that it
 "is running over TCP without encryption". A kernel that dies before it answers, because another
 process took one of its ports first, is started again (:func:`retry_kernel_start`).
 """
@@ -59,34 +59,6 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
     return dict(meta["smoke_parameters"])
 
 
-@functools.cache
-def kernel_manager_class() -> type | None:
-    """A kernel manager that provisions CurveZMQ keys for the kernel, or ``None`` where it cannot.
-
-    ipykernel (>= 7) logs a warning at start-up when its TCP sockets are not encrypted, and
-    declares in its kernelspec that it supports CurveZMQ; jupyter_client (>= 8.10) provisions the
-    keys when ``KernelManager.transport_encryption`` is ``"auto"`` (its default is
-    ``"disabled"``). Encrypting the local connection is the fix the warning itself suggests. With
-    an older jupyter_client, or a libzmq built without CURVE, this returns ``None`` and papermill
-    uses its default manager (and the kernel still warns).
-    """
-    import zmq
-    from jupyter_client import AsyncKernelManager
-    from traitlets import default
-
-    if "transport_encryption" not in AsyncKernelManager.class_trait_names() or not zmq.has("curve"):
-        return None
-
-    class EncryptedKernelManager(AsyncKernelManager):
-        """:class:`~jupyter_client.AsyncKernelManager` with ``transport_encryption="auto"``."""
-
-        @default("transport_encryption")
-        def _transport_encryption_default(self) -> str:
-            return "auto"
-
-    return EncryptedKernelManager
-
-
 def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
     """``start`` (a function that starts a kernel) called again when the kernel died while starting.
 
@@ -126,12 +98,40 @@ def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATT
     return started
 
 
+def _run_kernel_manager(env: dict[str, str], cwd: str | None) -> type:
+    """A kernel manager class whose kernel gets ``env`` on top of this process's environment and starts
+    in ``cwd``: nothing process-wide changes (papermill's ``cwd`` would ``chdir`` the whole process, and
+    a changed ``os.environ`` is seen by every thread), so runs in several threads keep apart.
+
+    The kernel's connection is encrypted with CurveZMQ where jupyter_client (>= 8.10,
+    ``transport_encryption="auto"``) and libzmq support it, so ipykernel (>= 7) does not warn, once per
+    notebook, that it "is running over TCP without encryption".
+    """
+    import zmq
+    from jupyter_client import AsyncKernelManager
+
+    encrypt = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
+
+    class RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**({"transport_encryption": "auto"} if encrypt else {}), **kw)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw["env"] = {**(kw.get("env") or os.environ), **env}
+            if cwd is not None:
+                kw["cwd"] = cwd
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunKernelManager
+
+
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
             cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False) -> Path:
-    """Execute one notebook with papermill in a fresh ``python3`` kernel.
+    """Execute one notebook with papermill in a fresh ``python3`` kernel; safe to call from several threads.
 
     A kernel that dies while starting (a port taken by another process) is started again, up to
-    :data:`KERNEL_START_ATTEMPTS` times in all (:func:`retry_kernel_start`).
+    :data:`KERNEL_START_ATTEMPTS` times in all (:func:`retry_kernel_start`). The kernel's environment
+    holds the hash of the notebook's code (``NINE_SOURCE_SHA256``), which its results file records.
 
     Parameters
     ----------
@@ -149,22 +149,17 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     """
     import papermill as pm  # imported lazily: it is slow to import
 
-    output = Path(output)
+    from .results import SOURCE_HASH_ENV, source_hash
+
+    path, output = Path(path).resolve(), Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    saved = os.environ.get("TQDM_DISABLE")
-    if not progress_bars:
-        os.environ["TQDM_DISABLE"] = "1"
-    manager = kernel_manager_class()
-    extra = {"kernel_manager_class": manager} if manager is not None else {}
-    try:
-        retry_kernel_start(pm.execute_notebook)(
-            str(path), str(output), parameters=parameters or {}, kernel_name="python3",
-            cwd=str(cwd) if cwd is not None else None, progress_bar=False, log_output=log_output, **extra)
-    finally:
-        if saved is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = saved
+    env = {} if progress_bars else {"TQDM_DISABLE": "1"}
+    if path.is_file():
+        env[SOURCE_HASH_ENV] = source_hash(path)
+    manager = _run_kernel_manager(env, str(Path(cwd).resolve()) if cwd is not None else None)
+    retry_kernel_start(pm.execute_notebook)(
+        str(path), str(output), parameters=parameters or {}, kernel_name="python3", progress_bar=False,
+        log_output=log_output, kernel_manager_class=manager)
     return output
 
 
@@ -186,7 +181,10 @@ def strip_run_metadata(path: str | Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m nine_utils.course.runner {run,refresh,list}``."""
+    """Command-line entry point: ``python -m nine_utils.course.runner {run,refresh,list}``.
+
+    Exit status 0, 1 when there is no notebook to run, 2 when ``NINE_ROOT`` is not a checkout.
+    """
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("run", "refresh", "list"))
@@ -198,8 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="notebook names or stems to restrict to")
     args = parser.parse_args(argv)
 
-    root = repo_root()
+    try:
+        root = repo_root()
+    except FileNotFoundError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
     paths = notebook_paths()
+    if not paths:
+        print(f"{parser.prog}: error: no notebooks NN_topic.ipynb in {root / 'notebooks'}", file=sys.stderr)
+        return 1
     if args.only:
         wanted = {Path(n).stem for n in args.only}
         unknown = wanted - {p.stem for p in paths}

@@ -8,16 +8,20 @@ Command line (``python -m nine_utils.course.sweep --help``)::
 
 Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps
 the executed notebook and the run's results file. A run counts as done, and is skipped unless
-``--force``, only when its results file parses and records the parameters asked for now (the grid
-values, the fixed ones, and the notebook's defaults for the rest); any other run is rerun, and the
+``--force``, only when its results file parses, records the parameters asked for now (the grid
+values, the fixed ones, and the notebook's defaults for the rest) and the hash of the notebook's code
+as it is now (``source_sha256``); any other run is rerun, and the
 summary says why (e.g. a smoke run's results, or another ``--set`` value). A failed run does not
 stop the others: its executed notebook and ``error.txt`` are kept, its stale results file removed,
 and the sweep ends with a list of the failures (exit status 1). Ctrl-C stops the queue, ends the
 running notebooks (local executor), prints the summary and exits with status 130.
 
 ``sweep.json`` in the sweep's folder is its manifest: the notebook, the grid, the fixed values and,
-for every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted`` or
-``not run``). It describes what was run, and :func:`collect` reads only the runs it lists as done.
+for every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted``,
+``left running`` (on a Dask worker, which cannot stop it) or ``not run``). SIGTERM and SIGHUP (``kill``,
+``timeout``, a cancelled CI job, a closed terminal) end a sweep as Ctrl-C does, with exit status
+128 + the signal's number. Any error before the runs start (the command line, the grid, the notebook,
+an unreachable Dask scheduler) is one line on stderr and exit status 2. It describes what was run, and :func:`collect` reads only the runs it lists as done.
 
 The distributed executor uses Dask (``distributed``): it is pure Python, installs from PyPI in
 seconds, starts a local cluster in a test with one call, and a sweep needs only ``submit`` and
@@ -29,12 +33,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import hashlib
 import itertools
 import json
 import os
 import re
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -48,12 +55,14 @@ import yaml
 from tqdm.auto import tqdm
 
 from .._checks import check_choice, check_positive_int
+from .results import source_hash
 from .runner import execute
 from .paths import repo_root, resolve_from_root
 
 EXECUTORS = ("local", "dask")
 SWEEPS_DIR = "results/sweeps"
 MANIFEST = "sweep.json"
+MAX_RUN_ID = 120
 DONE = ("ok", "skipped")  # the statuses of a run whose results file is valid for the manifest's parameters
 
 
@@ -103,7 +112,8 @@ class Outcome:
     run_id : str
     status : str
         ``"ok"`` (ran), ``"skipped"`` (valid results existed), ``"failed"``, ``"interrupted"``
-        (stopped by Ctrl-C while running) or ``"not run"`` (still queued at Ctrl-C).
+        (stopped by Ctrl-C, SIGTERM or SIGHUP while running), ``"left running"`` (on a Dask worker,
+        which cannot stop it) or ``"not run"`` (still queued then).
     seconds : float
     error : str
         Why a run failed.
@@ -120,12 +130,14 @@ class Outcome:
 
 @dataclass
 class SweepReport:
-    """The result of :func:`run_sweep`; ``interrupted`` is true when Ctrl-C stopped it."""
+    """The result of :func:`run_sweep`; ``interrupted`` is true when Ctrl-C (or SIGTERM, SIGHUP: ``signal``)
+    stopped it."""
 
     name: str
     directory: Path
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False
+    signal: int = signal.SIGINT
 
     @property
     def failed(self) -> list[Outcome]:
@@ -135,11 +147,16 @@ class SweepReport:
     def summary(self) -> str:
         """A few lines: the counts, then one line per rerun, failure and interrupted run."""
         counts = {s: sum(o.status == s for o in self.outcomes)
-                  for s in ("ok", "skipped", "failed", "interrupted", "not run")}
+                  for s in ("ok", "skipped", "failed", "interrupted", "left running", "not run")}
         head = (f"sweep {self.name!r}: {counts['ok']} ran, {counts['skipped']} skipped (valid results exist), "
                 f"{counts['failed']} failed")
         if self.interrupted:
             head += f"; INTERRUPTED: {counts['interrupted']} stopped while running, {counts['not run']} not run"
+            if counts["left running"]:
+                head += (f", {counts['left running']} left running on Dask workers (Dask cannot stop a running "
+                         "task; their results files may still appear)")
+            if self.signal != signal.SIGINT:
+                head += f" ({signal.Signals(self.signal).name})"
         lines = [f"{head} -> {self.directory}"]
         for o in self.outcomes:
             if o.rerun and o.status != "not run":
@@ -167,15 +184,36 @@ _EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
 def _exponent_float(value: Any) -> Any:
-    """``"1e-3"`` as 0.001: YAML 1.1 (PyYAML) reads a float without a dot as a string."""
+    """``1e-3`` in a grid file as 0.001: YAML 1.1 (PyYAML) reads a float without a dot as a string."""
     return float(value) if isinstance(value, str) and _EXPONENT_FLOAT.match(value) else value
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A command-line value, read as papermill reads ``-p NAME VALUE`` (``papermill.cli._resolve_type``).
+
+    ``True``, ``False`` and ``None`` are those values; then whatever ``int()`` accepts is an int
+    (``010`` is 10), whatever ``float()`` accepts a float (``1e-3``, ``nan``); anything else is the string
+    itself (``off``, ``1:30``, ``2024-01-01``). One addition: a value in brackets, ``[2, 4]`` or
+    ``{"a": 1}``, is a Python literal (papermill's ``-y`` takes such values as YAML).
+    """
+    from papermill.cli import _resolve_type
+
+    if text[:1] in "[{" and text[-1:] in "]}":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"cannot read {text!r} as a Python list or dict") from None
+    return _resolve_type(text)
+
+
+def _plain(name: str, value: Any) -> Any:
+    """``value`` if JSON can hold it, else a one-line ``ValueError`` naming ``name`` (a YAML date, say)."""
     try:
-        return _exponent_float(yaml.safe_load(text))
-    except yaml.YAMLError:
-        return text
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid value {value!r} of {name!r} is a {type(value).__name__}, which a results file "
+                         "cannot hold; quote it to pass a string") from None
+    return value
 
 
 def _read_yaml(path: Path) -> Any:
@@ -195,8 +233,8 @@ def parse_grid(pairs: Sequence[Sequence[str]] | None = None,
                grid_file: str | Path | None = None) -> dict[str, list[Any]]:
     """Build a grid from ``-p NAME V1 V2 …`` pairs and/or a YAML file mapping names to lists.
 
-    Values on the command line are read as YAML scalars (``0.3`` is a float, ``true`` a bool,
-    ``"[1, 2]"`` a list, and ``1e-3`` a float too). Raises ``ValueError`` naming the offending entry
+    Values on the command line are read as papermill reads ``-p`` values (:func:`parse_value`), those
+    of a grid file as YAML. Raises ``ValueError`` naming the offending entry
     for a malformed grid, and the file, line and column for a YAML syntax error.
     """
     grid: dict[str, list[Any]] = {}
@@ -210,14 +248,14 @@ def parse_grid(pairs: Sequence[Sequence[str]] | None = None,
         for name, values in data.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid entry {name!r} in {str(grid_file)!r} must be a non-empty list, got {values!r}")
-            grid[str(name)] = [_exponent_float(v) for v in values]
+            grid[str(name)] = [_plain(str(name), _exponent_float(v)) for v in values]
     for pair in pairs or []:
         if len(pair) < 2:
             raise ValueError(f"grid entry {' '.join(pair)!r} needs a name and at least one value: -p NAME V1 [V2 ...]")
         name, *values = pair
         if name in grid:
             raise ValueError(f"grid entry {name!r} is given twice")
-        grid[name] = [_parse_value(v) for v in values]
+        grid[name] = [parse_value(v) for v in values]
     if not grid:
         raise ValueError("the grid is empty: give -p NAME V1 [V2 ...] or --grid FILE")
     return grid
@@ -266,9 +304,13 @@ def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]],
 
 
 def run_id(parameters: Mapping[str, Any]) -> str:
-    """A folder name for a combination, e.g. ``"seed=0,sigma=0.3"`` (unsafe characters become ``_``)."""
+    """A folder name for a combination, e.g. ``"seed=0,sigma=0.3"`` (unsafe characters become ``_``; a name
+    over :data:`MAX_RUN_ID` characters is cut and ends in a hash of the whole)."""
     text = ",".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in parameters.items())
-    return re.sub(r"[^A-Za-z0-9=.,_+-]", "_", text)
+    text = re.sub(r"[^A-Za-z0-9=.,_+-]", "_", text)
+    if len(text) > MAX_RUN_ID:  # a file name has at most 255 bytes; a long list value would pass that
+        text = f"{text[:MAX_RUN_ID - 17]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return text
 
 
 def plan(notebook: Path, grid: Mapping[str, Sequence[Any]], directory: Path) -> list[Run]:
@@ -297,7 +339,8 @@ def _same(a: Any, b: Any) -> bool:
         return a == b
 
 
-def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> str:
+def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+                 source: str | None = None) -> str:
     """Why ``results_file`` is not the result of a run with ``requested`` parameters ("" if it is).
 
     Parameters
@@ -309,6 +352,9 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
     defaults : mapping, optional
         The notebook's defaults; every other parameter that the file records must have its
         default value (so a smoke run's results do not pass for a full run's).
+    source : str, optional
+        The hash of the notebook's code now (:func:`~nine_utils.course.results.source_hash`); the file
+        must record the same ``source_sha256``, so results of older code are not reused.
 
     Returns
     -------
@@ -324,6 +370,9 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
     recorded = data.get("parameters") if isinstance(data, dict) else None
     if not isinstance(recorded, dict) or not isinstance(data.get("metrics"), dict):
         return "its results file is not a results file (no parameters or metrics)"
+    if source is not None and data.get("source_sha256") != source:
+        return ("the notebook's code changed since it ran" if data.get("source_sha256")
+                else "its results file does not record the hash of the notebook's code")
     for name, value in requested.items():
         if name == "results_dir":
             continue
@@ -347,23 +396,26 @@ def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping
     parameters it was given (:func:`stale_reason`).
     """
     start = time.perf_counter()
-    run.directory.mkdir(parents=True, exist_ok=True)
-    for stale in (run.results_file, run.error_file):
-        stale.unlink(missing_ok=True)
     params = {**fixed, **run.parameters, "results_dir": str(run.directory)}
     try:
+        run.directory.mkdir(parents=True, exist_ok=True)
+        for stale in (run.results_file, run.error_file):
+            stale.unlink(missing_ok=True)
         execute(notebook, run.executed_notebook, params, cwd=run.directory)
         if not run.results_file.is_file():
             raise RuntimeError(f"the notebook finished without writing {run.results_file.name}")
-        reason = stale_reason(run.results_file, {**fixed, **run.parameters}, defaults)
+        reason = stale_reason(run.results_file, {**fixed, **run.parameters}, defaults, source_hash(notebook))
         if reason:
             raise RuntimeError(f"the run's results do not match its parameters: {reason}")
         return Outcome(run.run_id, "ok", time.perf_counter() - start)
     except Exception as exc:  # a failed run must not stop the sweep
-        run.results_file.unlink(missing_ok=True)
         message = str(exc).strip().splitlines()
         last = next((line for line in reversed(message) if line.strip()), type(exc).__name__)
-        run.error_file.write_text("".join(traceback.format_exception(exc)))
+        try:
+            run.results_file.unlink(missing_ok=True)
+            run.error_file.write_text("".join(traceback.format_exception(exc)))
+        except OSError:
+            pass
         return Outcome(run.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {last[:300]}")
 
 
@@ -402,7 +454,7 @@ def _write_manifest(directory: Path, notebook: Path, grid: Mapping[str, Sequence
 def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: str | None = None,
               fixed: Mapping[str, Any] | None = None, jobs: int = 1, force: bool = False,
               executor: str = "local", scheduler: str | None = None, sweeps_dir: str | Path = SWEEPS_DIR,
-              progress: bool = True) -> SweepReport:
+              progress: bool = True, connect_timeout: float = 30.0) -> SweepReport:
     """Run ``notebook`` once per grid combination.
 
     Parameters
@@ -427,6 +479,9 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
         Parent folder of sweeps; relative paths are taken from the repository root.
     progress : bool
         Show a progress bar.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler; an unreachable one is a ``ValueError`` before anything
+        is written.
 
     Returns
     -------
@@ -446,14 +501,16 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
         raise ValueError(f"sweep name {sweep_name!r} may hold only letters, digits, '.', '_' and '-'")
     directory = resolve_from_root(sweeps_dir) / sweep_name
     runs = plan(nb, grid, directory)
+    client = _dask_client(scheduler, connect_timeout) if executor == "dask" else None
 
     directory.mkdir(parents=True, exist_ok=True)
     report = SweepReport(sweep_name, directory)
     status: dict[str, Outcome] = {}
     todo: list[Run] = []
     reruns: dict[str, str] = {}
+    source = source_hash(nb)
     for r in runs:
-        reason = stale_reason(r.results_file, {**fixed, **r.parameters}, defaults)
+        reason = stale_reason(r.results_file, {**fixed, **r.parameters}, defaults, source)
         if not reason and not force:
             status[r.run_id] = Outcome(r.run_id, "skipped")
             continue
@@ -471,32 +528,78 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
         bar.update()
 
     try:
-        if executor == "local":
-            _run_local(nb, todo, fixed, defaults, jobs, record, status)
-        else:
-            _run_dask(nb, todo, fixed, defaults, scheduler, record, status)
-    except KeyboardInterrupt:
+        with _signals_as_interrupt():
+            if client is None:
+                _run_local(nb, todo, fixed, defaults, jobs, record, status)
+            else:
+                _run_dask(nb, todo, fixed, defaults, client, record, status)
+    except KeyboardInterrupt as stop:
         report.interrupted = True
+        report.signal = stop.args[0] if isinstance(stop, Stopped) else signal.SIGINT
         for o in status.values():
             o.rerun = o.rerun or reruns.get(o.run_id, "")
         _write_manifest(directory, nb, grid, fixed, runs, status)
     finally:
         bar.close()
+        if client is not None:
+            client.close()
     report.outcomes = [status[r.run_id] for r in runs]
     return report
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (its number in ``args[0]``), handled as Ctrl-C is."""
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
+
+
+def _ignore_stop_signals() -> None:
+    """During the clean-up after a stop, a second SIGTERM/SIGHUP must not cut it short."""
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt():
+    """SIGTERM and SIGHUP raise :class:`Stopped` in the main thread while the runs run, so the sweep ends
+    its workers, writes its manifest and summary, and exits with 128 + the signal's number; a second one
+    during that clean-up is ignored. Elsewhere than in the main thread nothing changes."""
+    signums = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {n: signal.signal(n, _raise_stopped) for n in signums}
+    try:
+        yield
+    except KeyboardInterrupt:
+        _ignore_stop_signals()
+        raise
+    finally:
+        for n, handler in saved.items():
+            signal.signal(n, handler)
+
+
+PRELOAD = ["nine_utils.course.results", "nine_utils.course.runner"]
+"""What the forkserver imports once for all local workers: torch and the course library, through the modules
+this one imports. Not this module's ``__name__``, which is ``"__main__"`` under ``python -m`` (and preloaded
+nothing), nor this module itself, which a worker runs again as its main module (runpy would warn)."""
 
 
 def _worker_context() -> Any:
     """The start method of the local workers.
 
-    ``"forkserver"`` where the platform has it: a clean server process imports this module (and
-    with it torch and the course library) once per sweep command, and each worker is forked from it
-    instead of importing them anew, about 6 s on a 2-core laptop, for each pool of workers (the
-    fallback, ``"spawn"``, e.g. on Windows). papermill is not preloaded: it brings in zmq and
+    ``"forkserver"`` where the platform has it: a clean server process imports :data:`PRELOAD` (torch and
+    the course library) once per sweep, and each worker is forked from it. Measured on a 2-core machine
+    with two workers: 11 MB of memory of its own per worker (unique set size) instead of 280 MB, and the
+    pool ready sooner (16 s against 28 s, beside other work). The fallback is ``"spawn"`` (e.g. on Windows). papermill is not preloaded: it brings in zmq and
     tornado, whose state must not be shared by forked processes; each worker imports it itself."""
     if "forkserver" in get_all_start_methods():
         ctx = get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return get_context("spawn")
 
@@ -527,6 +630,7 @@ def _run_local(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults
             record(fut.result())
             drain()
     except KeyboardInterrupt:
+        _ignore_stop_signals()
         for fut in futures:
             fut.cancel()
         drain()
@@ -543,23 +647,43 @@ def _run_local(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults: Mapping[str, Any],
-              scheduler: str | None, record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
-    """Run ``todo`` on a Dask scheduler. On Ctrl-C (re-raised) every unfinished run is cancelled
-    (status ``"interrupted"``); Dask cannot stop a task that is already running on a worker."""
+def _dask_client(scheduler: str | None, timeout: float) -> Any:
+    """A ``distributed.Client`` on ``scheduler``; one that cannot be reached is a one-line ``ValueError``."""
     from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError, ValueError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: {reason[:200]}") from None
+
+
+def _executing(dask_worker: Any) -> list[Any]:
+    """On a Dask worker (``client.run``): the keys of the tasks it is executing now, not those queued."""
+    return [ts.key for ts in dask_worker.state.executing]
+
+
+def _run_dask(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults: Mapping[str, Any],
+              client: Any, record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
+    """Run ``todo`` on a Dask scheduler. On Ctrl-C (re-raised) every unfinished run is cancelled. Dask cannot
+    stop a task already running on a worker: such a run is ``"left running"``, the others ``"not run"``."""
     from distributed import as_completed as dask_completed
 
-    with Client(scheduler, timeout="30s") as client:
-        futures = {client.submit(run_one, str(nb), r, fixed, defaults, pure=False): r for r in todo}
+    futures = {client.submit(run_one, str(nb), r, fixed, defaults, pure=False): r for r in todo}
+    try:
+        for fut in dask_completed(list(futures)):
+            record(fut.result())
+    except KeyboardInterrupt:
+        _ignore_stop_signals()
         try:
-            for fut in dask_completed(list(futures)):
-                record(fut.result())
-        except KeyboardInterrupt:
-            client.cancel(list(futures))
-            for r in todo:
-                status.setdefault(r.run_id, Outcome(r.run_id, "interrupted"))
-            raise
+            running = {key for keys in client.run(_executing).values() for key in keys}
+        except Exception:  # the scheduler is gone: say nothing stopped that may not have
+            running = {fut.key for fut in futures}
+        client.cancel(list(futures))
+        for fut, r in futures.items():
+            if r.run_id not in status:
+                status[r.run_id] = Outcome(r.run_id, "left running" if fut.key in running else "not run")
+        raise
 
 
 # --------------------------------------------------------------------------------------------
@@ -706,7 +830,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m nine_utils.course.sweep NOTEBOOK -p NAME V1 V2 ... [options]``.
 
     Exit status: 0 when every run succeeded, 1 when a run failed (or a figure could not be made),
-    2 for a bad command line, grid or notebook (before anything runs), 130 after Ctrl-C.
+    2 for a bad command line, grid, notebook or Dask scheduler (one line, before anything runs), 130 after
+    Ctrl-C, 143 after SIGTERM, 129 after SIGHUP.
     """
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -722,6 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rerun combinations whose results are valid")
     parser.add_argument("--executor", default="local", choices=EXECUTORS)
     parser.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
+    parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to wait for the Dask scheduler")
     parser.add_argument("--plot", nargs=2, action="append", default=[], metavar=("X", "Y"),
                         help="after the sweep, save a figure of Y against X with bands over seeds (repeatable)")
     parser.add_argument("--explode", help="a list-of-records metric to expand before plotting, e.g. sigma_sweep")
@@ -735,15 +861,18 @@ def main(argv: list[str] | None = None) -> int:
             from .runner import smoke_parameters
 
             fixed.update({k: v for k, v in smoke_parameters(nb).items() if k not in grid and k != "results_dir"})
-        fixed.update({k: _parse_value(v) for k, v in args.set})
+        fixed.update({k: parse_value(v) for k, v in args.set})
         report = run_sweep(nb, grid, name=args.name, fixed=fixed, jobs=args.jobs, force=args.force,
-                           executor=args.executor, scheduler=args.scheduler, sweeps_dir=args.sweeps_dir)
-    except (ValueError, KeyError) as exc:
-        print(f"{parser.prog}: error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+                           executor=args.executor, scheduler=args.scheduler, sweeps_dir=args.sweeps_dir,
+                           connect_timeout=args.connect_timeout)
+    except Exception as exc:  # anything before the runs start: one line, never a traceback
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        kind = "" if isinstance(exc, (ValueError, KeyError)) else f"{type(exc).__name__}: "
+        print(f"{parser.prog}: error: {kind}{' '.join(str(text).split())}", file=sys.stderr)
         return 2
     print(report.summary())
     if report.interrupted:
-        return 130
+        return 128 + report.signal
     status = 1 if report.failed else 0
     for x, y in args.plot:
         try:
