@@ -160,7 +160,8 @@ def _write(path, text):
     return path
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+# SIGHUP takes SIGTERM's path (test_sighup_is_handled_as_sigterm_is checks that in-process, without a sweep)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_ctrl_c_stops_the_queue_ends_the_notebook_and_exits_130(tiny, tmp_path, sig):
     """Ctrl-C, and SIGTERM (kill, timeout, a cancelled CI job) or SIGHUP (a closed terminal) the same way:
     summary, manifest, exit status 128 + the signal, no worker or kernel left behind."""
@@ -199,6 +200,21 @@ def test_ctrl_c_stops_the_queue_ends_the_notebook_and_exits_130(tiny, tmp_path, 
         time.sleep(0.5)
     left = [_describe(p) for p in workers if _alive(p)]
     assert workers and not left, f"processes of the sweep still running: {left}"
+
+
+def test_sighup_is_handled_as_sigterm_is():
+    """Inside a sweep's run loop SIGHUP (a closed terminal) raises the same Stopped as SIGTERM, carrying its own
+    number (exit 129); outside it the handlers are back as they were."""
+    from nine_utils.course import sweep
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    with sweep._signals_as_interrupt():
+        assert signal.getsignal(signal.SIGHUP) is signal.getsignal(signal.SIGTERM) is sweep._raise_stopped
+        with pytest.raises(sweep.Stopped) as stop:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(1)  # the handler runs at the next bytecode boundary
+        assert stop.value.args[0] == signal.SIGHUP
+    assert {s: signal.getsignal(s) for s in before} == before
 
 
 def _children(pid):
