@@ -7,8 +7,10 @@ Each returns a scalar tensor to *maximise*. For InfoNCE, NWJ and DV it is a lowe
 ``I(A; B)`` in nats; the Jensen--Shannon objective of Deep InfoMax is a surrogate that is
 monotone in, but not equal to, the MI (``SURROGATES`` lists it).
 
-All three bounds are tight when the critic is the log density ratio
-``T(a, b) = log p(a, b) / (p(a) p(b))`` (InfoNCE up to its ``log n`` ceiling).
+With the log density ratio ``T(a, b) = log p(a, b) / (p(a) p(b))`` as the critic, NWJ equals the MI in
+expectation and DV nearly so (the log of a batch mean biases it slightly upwards at finite ``n``).
+InfoNCE is not tight even then: it is biased low at every finite ``n`` and never exceeds ``log n``
+(notebook 01 measures both).
 
 This module also holds the ground truth used to check them: correlated Gaussian pairs with
 closed-form MI.
