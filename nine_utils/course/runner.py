@@ -7,7 +7,8 @@
                                             in ``results/smoke/`` (results files) and
                                             ``results/smoke/executed/``, so the full run's
                                             results are never overwritten by small numbers;
-``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place.
+``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place, and keeps each
+one's results file in ``results/committed/`` (tracked).
 
 The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
 support it (:func:`_run_kernel_manager`), so ipykernel does not warn, once per notebook, that it
@@ -33,6 +34,9 @@ from .paths import repo_root
 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 SMOKE_RESULTS_DIR = "results/smoke"
+# `refresh` keeps a copy of each notebook's results file here (tracked): the numbers behind the committed outputs,
+# which notebook 08 and the README's findings read
+COMMITTED_RESULTS_DIR = "results/committed"
 KERNEL_START_ATTEMPTS = 3
 _DIED_AT_START = "Kernel died before replying to kernel_info"  # jupyter_client's message, then nbclient's
 
@@ -223,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "refresh":
             execute(p, p, params, cwd=p.parent)
             strip_run_metadata(p)
+            written = root / "results" / f"{p.stem}.json"  # the notebook's default results_dir
+            (root / COMMITTED_RESULTS_DIR).mkdir(parents=True, exist_ok=True)
+            (root / COMMITTED_RESULTS_DIR / written.name).write_bytes(written.read_bytes())
             where = p.relative_to(root)
         else:
             out = execute(p, root / out_dir / p.name, params, cwd=p.parent)  # --out may lie outside the repository
