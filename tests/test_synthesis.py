@@ -150,3 +150,15 @@ def test_reading_budget(path):
     nb = nbformat.read(str(path), as_version=4)
     words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
     assert words <= WORD_BUDGET, f"{path.stem} has {words} words of markdown (budget {WORD_BUDGET})"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_plumbing_cells_are_folded(path):
+    """The Colab set-up, the parameter check and the results cell are folded: on the site (the book theme's
+    `hide-input` tag) and in JupyterLab (`jupyter.source_hidden`), so the story reads without them."""
+    nb = nbformat.read(str(path), as_version=4)
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "code" and ("check_parameters(" in c.source or "save_results(" in c.source
+                                      or "colab-setup" in c.metadata.get("tags", [])):
+            assert "hide-input" in c.metadata.get("tags", []), f"{path.stem}: plumbing cell {i} is not tagged hide-input"
+            assert c.metadata.get("jupyter", {}).get("source_hidden"), f"{path.stem}: plumbing cell {i} is not collapsed"
