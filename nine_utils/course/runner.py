@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         params = {**smoke_parameters(p), "results_dir": SMOKE_RESULTS_DIR} if args.smoke else {}
         t0 = time.perf_counter()
         if args.command == "refresh":
+            (root / "results" / f"{p.stem}.json").unlink(missing_ok=True)  # no "replaced an earlier run" warning in the outputs
             execute(p, p, params, cwd=p.parent)
             strip_run_metadata(p)
             written = root / "results" / f"{p.stem}.json"  # the notebook's default results_dir
