@@ -102,14 +102,15 @@ def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATT
     return started
 
 
-def _run_kernel_manager(env: dict[str, str], cwd: str | None) -> type:
+def _run_kernel_manager(env: dict[str, str], cwd: str | None, on_kernel: Callable[[int], None] | None = None) -> type:
     """A kernel manager class whose kernel gets ``env`` on top of this process's environment and starts
     in ``cwd``: nothing process-wide changes (papermill's ``cwd`` would ``chdir`` the whole process, and
     a changed ``os.environ`` is seen by every thread), so runs in several threads keep apart.
 
     The kernel's connection is encrypted with CurveZMQ where jupyter_client (>= 8.10,
     ``transport_encryption="auto"``) and libzmq support it, so ipykernel (>= 7) does not warn, once per
-    notebook, that it "is running over TCP without encryption".
+    notebook, that it "is running over TCP without encryption". ``on_kernel`` is called with the kernel's
+    process id once it started.
     """
     import zmq
     from jupyter_client import AsyncKernelManager
@@ -125,12 +126,15 @@ def _run_kernel_manager(env: dict[str, str], cwd: str | None) -> type:
             if cwd is not None:
                 kw["cwd"] = cwd
             await super()._async_launch_kernel(kernel_cmd, **kw)
+            if on_kernel is not None:
+                on_kernel(self.provisioner.pid)
 
     return RunKernelManager
 
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
-            cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False) -> Path:
+            cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False,
+            on_kernel: Callable[[int], None] | None = None) -> Path:
     """Execute one notebook with papermill in a fresh ``python3`` kernel; safe to call from several threads.
 
     A kernel that dies while starting (a port taken by another process) is started again, up to
@@ -150,6 +154,8 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     progress_bars : bool
         Keep the notebook's tqdm bars. Off by default (``TQDM_DISABLE=1`` in the kernel): a
         stored widget bar renders on GitHub as a frozen "0%", which misleads a reader.
+    on_kernel : callable, optional
+        Called with the kernel's process id once it started (the sweep kills it on Ctrl-C).
     """
     import papermill as pm  # imported lazily: it is slow to import
 
@@ -160,7 +166,7 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     env = {} if progress_bars else {"TQDM_DISABLE": "1"}
     if path.is_file():
         env[SOURCE_HASH_ENV] = source_hash(path)
-    manager = _run_kernel_manager(env, str(Path(cwd).resolve()) if cwd is not None else None)
+    manager = _run_kernel_manager(env, str(Path(cwd).resolve()) if cwd is not None else None, on_kernel)
     retry_kernel_start(pm.execute_notebook)(
         str(path), str(output), parameters=parameters or {}, kernel_name="python3", progress_bar=False,
         log_output=log_output, kernel_manager_class=manager)

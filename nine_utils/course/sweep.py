@@ -6,27 +6,26 @@ Command line (``python -m nine_utils.course.sweep --help``)::
     python -m nine_utils.course.sweep 01_deep_infomax --grid grid.yaml --name my-sweep
     python -m nine_utils.course.sweep 01_deep_infomax -p seed 0 1 --executor dask --scheduler tcp://host:8786
 
-Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps
-the executed notebook and the run's results file. A run counts as done, and is skipped unless
-``--force``, only when its results file parses, records the parameters asked for now (the grid
-values, the fixed ones, and the notebook's defaults for the rest) and the hash of the notebook's code
-as it is now (``source_sha256``); any other run is rerun, and the
-summary says why (e.g. a smoke run's results, or another ``--set`` value). A failed run does not
-stop the others: its executed notebook and ``error.txt`` are kept, its stale results file removed,
-and the sweep ends with a list of the failures (exit status 1). Ctrl-C stops the queue, ends the
-running notebooks (local executor), prints the summary and exits with status 130.
+Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps the
+executed notebook and the run's results file. A run counts as done, and is skipped unless ``--force``,
+only when its results file parses and records the parameters asked for now (the grid values, the fixed
+ones, and the notebook's defaults for the rest) and the hash of the notebook's code as it is now
+(``source_sha256``); any other run is rerun, and the summary says why. A failed run does not stop the
+others: its executed notebook and ``error.txt`` are kept, its stale results file removed, and the sweep
+ends with a list of the failures (exit status 1).
 
-``sweep.json`` in the sweep's folder is its manifest: the notebook, the grid, the fixed values and,
-for every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted``,
-``left running`` (on a Dask worker, which cannot stop it) or ``not run``). SIGTERM and SIGHUP (``kill``,
-``timeout``, a cancelled CI job, a closed terminal) end a sweep as Ctrl-C does, with exit status
-128 + the signal's number. Any error before the runs start (the command line, the grid, the notebook,
-an unreachable Dask scheduler) is one line on stderr and exit status 2. It describes what was run, and :func:`collect` reads only the runs it lists as done.
+``sweep.json`` in the sweep's folder is its manifest: the notebook, the grid, the fixed values and, for
+every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted``, ``left running``
+(on a Dask worker, which cannot stop it) or ``not run``); :func:`collect` reads only the runs it lists as
+done. Ctrl-C, SIGTERM and SIGHUP stop the queue, end the running kernels (local executor), write the
+manifest and the summary, and exit with 128 + the signal's number (130, 143, 129). Any error before the
+runs start (the command line, the grid, the notebook, an unreachable Dask scheduler) is one line on
+stderr and exit status 2.
 
-The distributed executor uses Dask (``distributed``): it is pure Python, installs from PyPI in
-seconds, starts a local cluster in a test with one call, and a sweep needs only ``submit`` and
-``as_completed``. Workers must see the same checkout (a shared file system) and the same
-environment.
+The local executor is a :class:`~concurrent.futures.ThreadPoolExecutor` of ``--jobs`` threads: each
+run's work happens in its own kernel process, so a thread only drives papermill
+(:func:`~nine_utils.course.runner.execute` is thread-safe). The distributed executor is Dask
+(``distributed``), whose workers must see the same checkout and environment.
 """
 
 from __future__ import annotations
@@ -44,10 +43,9 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +53,17 @@ import yaml
 from tqdm.auto import tqdm
 
 from .._checks import check_choice, check_positive_int
+from .paths import repo_root, resolve_from_root
 from .results import source_hash
 from .runner import execute
-from .paths import repo_root, resolve_from_root
 
 EXECUTORS = ("local", "dask")
 SWEEPS_DIR = "results/sweeps"
 MANIFEST = "sweep.json"
 MAX_RUN_ID = 120
 DONE = ("ok", "skipped")  # the statuses of a run whose results file is valid for the manifest's parameters
+STATUSES = ("ok", "skipped", "failed", "interrupted", "left running", "not run")
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class Run:
     directory : Path
         ``results/sweeps/<name>/<run_id>``.
     stem : str
-        The notebook's stem; the results file is ``directory / f"{stem}.json"``.
+        The notebook's stem; the results file is ``directory / f"{stem}.json"``, the executed copy
+        ``directory / f"{stem}.ipynb"``, a failure's traceback ``directory / "error.txt"``.
     """
 
     run_id: str
@@ -92,16 +93,6 @@ class Run:
         """The run's results file."""
         return self.directory / f"{self.stem}.json"
 
-    @property
-    def executed_notebook(self) -> Path:
-        """The run's executed copy of the notebook."""
-        return self.directory / f"{self.stem}.ipynb"
-
-    @property
-    def error_file(self) -> Path:
-        """The traceback of a failed run."""
-        return self.directory / "error.txt"
-
 
 @dataclass
 class Outcome:
@@ -111,9 +102,8 @@ class Outcome:
     ----------
     run_id : str
     status : str
-        ``"ok"`` (ran), ``"skipped"`` (valid results existed), ``"failed"``, ``"interrupted"``
-        (stopped by Ctrl-C, SIGTERM or SIGHUP while running), ``"left running"`` (on a Dask worker,
-        which cannot stop it) or ``"not run"`` (still queued then).
+        One of :data:`STATUSES`: ``"interrupted"`` was stopped while running, ``"left running"`` is on a
+        Dask worker (which cannot stop it), ``"not run"`` was still queued.
     seconds : float
     error : str
         Why a run failed.
@@ -130,8 +120,7 @@ class Outcome:
 
 @dataclass
 class SweepReport:
-    """The result of :func:`run_sweep`; ``interrupted`` is true when Ctrl-C (or SIGTERM, SIGHUP: ``signal``)
-    stopped it."""
+    """The result of :func:`run_sweep`; ``interrupted`` when Ctrl-C (or ``signal``: SIGTERM, SIGHUP) stopped it."""
 
     name: str
     directory: Path
@@ -145,56 +134,40 @@ class SweepReport:
         return [o for o in self.outcomes if o.status == "failed"]
 
     def summary(self) -> str:
-        """A few lines: the counts, then one line per rerun, failure and interrupted run."""
-        counts = {s: sum(o.status == s for o in self.outcomes)
-                  for s in ("ok", "skipped", "failed", "interrupted", "left running", "not run")}
-        head = (f"sweep {self.name!r}: {counts['ok']} ran, {counts['skipped']} skipped (valid results exist), "
-                f"{counts['failed']} failed")
+        """A few lines: the counts, then one line per rerun and per failure."""
+        n = {s: sum(o.status == s for o in self.outcomes) for s in STATUSES}
+        head = f"sweep {self.name!r}: {n['ok']} ran, {n['skipped']} skipped (valid results exist), {n['failed']} failed"
         if self.interrupted:
-            head += f"; INTERRUPTED: {counts['interrupted']} stopped while running, {counts['not run']} not run"
-            if counts["left running"]:
-                head += (f", {counts['left running']} left running on Dask workers (Dask cannot stop a running "
+            head += f"; INTERRUPTED: {n['interrupted']} stopped while running, {n['not run']} not run"
+            if n["left running"]:
+                head += (f", {n['left running']} left running on Dask workers (Dask cannot stop a running "
                          "task; their results files may still appear)")
             if self.signal != signal.SIGINT:
                 head += f" ({signal.Signals(self.signal).name})"
         lines = [f"{head} -> {self.directory}"]
-        for o in self.outcomes:
-            if o.rerun and o.status != "not run":
-                lines.append(f"  rerun {o.run_id}: {o.rerun}")
-        for o in self.failed:
-            lines.append(f"  FAILED {o.run_id}: {o.error}  (executed notebook kept in {self.directory / o.run_id})")
+        lines += [f"  rerun {o.run_id}: {o.rerun}" for o in self.outcomes if o.rerun and o.status != "not run"]
+        lines += [f"  FAILED {o.run_id}: {o.error}  (executed notebook kept in {self.directory / o.run_id})"
+                  for o in self.failed]
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------------------------
 # Grid parsing and validation: every error is raised before any run starts
-# --------------------------------------------------------------------------------------------
 
 def resolve_notebook(notebook: str | Path) -> Path:
     """A notebook path, or a stem/name looked up in ``<repo>/notebooks``; ``ValueError`` if missing."""
     p = Path(notebook)
-    candidates = [p, repo_root() / p, repo_root() / "notebooks" / p, repo_root() / "notebooks" / f"{p.name}.ipynb"]
-    for c in candidates:
+    for c in (p, repo_root() / p, repo_root() / "notebooks" / p, repo_root() / "notebooks" / f"{p.name}.ipynb"):
         if c.is_file() and c.suffix == ".ipynb":
             return c.resolve()
     raise ValueError(f"notebook {str(notebook)!r} not found (tried a path, and a name in notebooks/)")
 
 
-_EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
-
-
-def _exponent_float(value: Any) -> Any:
-    """``1e-3`` in a grid file as 0.001: YAML 1.1 (PyYAML) reads a float without a dot as a string."""
-    return float(value) if isinstance(value, str) and _EXPONENT_FLOAT.match(value) else value
-
-
 def parse_value(text: str) -> Any:
     """A command-line value, read as papermill reads ``-p NAME VALUE`` (``papermill.cli._resolve_type``).
 
-    ``True``, ``False`` and ``None`` are those values; then whatever ``int()`` accepts is an int
-    (``010`` is 10), whatever ``float()`` accepts a float (``1e-3``, ``nan``); anything else is the string
-    itself (``off``, ``1:30``, ``2024-01-01``). One addition: a value in brackets, ``[2, 4]`` or
-    ``{"a": 1}``, is a Python literal (papermill's ``-y`` takes such values as YAML).
+    ``True``, ``False``, ``None``; then whatever ``int()`` accepts is an int (``010`` is 10), whatever
+    ``float()`` accepts a float; anything else is the string itself (``off``, ``1:30``). One addition: a
+    value in brackets, ``[2, 4]`` or ``{"a": 1}``, is a Python literal.
     """
     from papermill.cli import _resolve_type
 
@@ -206,8 +179,11 @@ def parse_value(text: str) -> Any:
     return _resolve_type(text)
 
 
-def _plain(name: str, value: Any) -> Any:
-    """``value`` if JSON can hold it, else a one-line ``ValueError`` naming ``name`` (a YAML date, say)."""
+def _grid_file_value(name: str, value: Any) -> Any:
+    """A YAML grid value: ``1e-3`` as 0.001 (YAML 1.1 reads a float without a dot as a string), and a
+    one-line ``ValueError`` for a value JSON cannot hold (a YAML date, say)."""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+", value):
+        value = float(value)
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -223,39 +199,32 @@ def _read_yaml(path: Path) -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
-        raise ValueError(f"{where}: YAML syntax error: {problem}") from None
+        raise ValueError(f"{where}: YAML syntax error: {' '.join(str(err.problem or err.context).split())}") from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: YAML error: {' '.join(str(err).split())}") from None
 
 
 def parse_grid(pairs: Sequence[Sequence[str]] | None = None,
                grid_file: str | Path | None = None) -> dict[str, list[Any]]:
-    """Build a grid from ``-p NAME V1 V2 …`` pairs and/or a YAML file mapping names to lists.
-
-    Values on the command line are read as papermill reads ``-p`` values (:func:`parse_value`), those
-    of a grid file as YAML. Raises ``ValueError`` naming the offending entry
-    for a malformed grid, and the file, line and column for a YAML syntax error.
-    """
+    """Build a grid from ``-p NAME V1 V2 …`` pairs (read by :func:`parse_value`) and/or a YAML file mapping
+    names to lists; ``ValueError`` naming the offending entry, or the file, line and column."""
     grid: dict[str, list[Any]] = {}
     if grid_file is not None:
-        path = Path(grid_file)
-        if not path.is_file():
+        if not Path(grid_file).is_file():
             raise ValueError(f"grid file {str(grid_file)!r} not found")
-        data = _read_yaml(path)
+        data = _read_yaml(Path(grid_file))
         if not isinstance(data, dict):
             raise ValueError(f"grid file {str(grid_file)!r} must map parameter names to lists of values")
         for name, values in data.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid entry {name!r} in {str(grid_file)!r} must be a non-empty list, got {values!r}")
-            grid[str(name)] = [_plain(str(name), _exponent_float(v)) for v in values]
+            grid[str(name)] = [_grid_file_value(str(name), v) for v in values]
     for pair in pairs or []:
         if len(pair) < 2:
             raise ValueError(f"grid entry {' '.join(pair)!r} needs a name and at least one value: -p NAME V1 [V2 ...]")
-        name, *values = pair
-        if name in grid:
-            raise ValueError(f"grid entry {name!r} is given twice")
-        grid[name] = [parse_value(v) for v in values]
+        if pair[0] in grid:
+            raise ValueError(f"grid entry {pair[0]!r} is given twice")
+        grid[pair[0]] = [parse_value(v) for v in pair[1:]]
     if not grid:
         raise ValueError("the grid is empty: give -p NAME V1 [V2 ...] or --grid FILE")
     return grid
@@ -265,10 +234,8 @@ _NO_DEFAULT = object()  # a default that is not a literal, so it cannot be compa
 
 
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
-    """The parameters of ``notebook`` and their default values (papermill's ``inspect_notebook``).
-
-    A default that is not a Python literal maps to a private marker and is never compared.
-    """
+    """The parameters of ``notebook`` and their defaults (papermill's ``inspect_notebook``); a default that is
+    not a Python literal maps to a private marker and is never compared."""
     import papermill as pm
 
     defaults = {}
@@ -282,31 +249,24 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
 
 def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]],
                   fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Check every grid and fixed name against the notebook's parameters cell (papermill's
-    ``inspect_notebook``); ``results_dir`` is set by the sweep and may not be swept.
-
-    Returns
-    -------
-    dict
-        The notebook's defaults (:func:`notebook_defaults`).
-    """
+    """Check every grid and fixed name against the notebook's parameters cell; ``results_dir`` is set by the
+    sweep and may not be swept. Returns the notebook's defaults (:func:`notebook_defaults`)."""
     defaults = notebook_defaults(notebook)
-    known = set(defaults)
-    if not known:
+    if not defaults:
         raise ValueError(f"{notebook.name} has no cell tagged 'parameters'")
-    for name in list(grid) + list(fixed or {}):
+    for name in [*grid, *(fixed or {})]:
         if name == "results_dir":
             raise ValueError("results_dir is set by the sweep (one folder per run) and cannot be swept")
-        if name not in known:
+        if name not in defaults:
             raise ValueError(f"unknown parameter {name!r} for {notebook.name}; its parameters are: "
-                             f"{', '.join(sorted(known))}")
+                             f"{', '.join(sorted(defaults))}")
     return defaults
 
 
 def run_id(parameters: Mapping[str, Any]) -> str:
     """A folder name for a combination, e.g. ``"seed=0,sigma=0.3"`` (unsafe characters become ``_``; a name
     over :data:`MAX_RUN_ID` characters is cut and ends in a hash of the whole)."""
-    text = ",".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in parameters.items())
+    text = ",".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in parameters.items())
     text = re.sub(r"[^A-Za-z0-9=.,_+-]", "_", text)
     if len(text) > MAX_RUN_ID:  # a file name has at most 255 bytes; a long list value would pass that
         text = f"{text[:MAX_RUN_ID - 17]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
@@ -315,21 +275,14 @@ def run_id(parameters: Mapping[str, Any]) -> str:
 
 def plan(notebook: Path, grid: Mapping[str, Sequence[Any]], directory: Path) -> list[Run]:
     """Every combination of the grid (the first name varies slowest), as :class:`Run` objects."""
-    names = list(grid)
-    runs = []
-    for values in itertools.product(*(grid[n] for n in names)):
-        params = dict(zip(names, values))
-        rid = run_id(params)
-        runs.append(Run(rid, params, directory / rid, notebook.stem))
-    ids = [r.run_id for r in runs]
-    if len(set(ids)) != len(ids):
+    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    runs = [Run(run_id(p), p, directory / run_id(p), notebook.stem) for p in combos]
+    if len({r.run_id for r in runs}) != len(runs):
         raise ValueError("two grid combinations map to the same run folder; make the values distinct")
     return runs
 
 
-# --------------------------------------------------------------------------------------------
 # Running
-# --------------------------------------------------------------------------------------------
 
 def _same(a: Any, b: Any) -> bool:
     """Equal once both went through JSON (a tuple asked for is the list recorded)."""
@@ -347,14 +300,13 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
     ----------
     results_file : Path
     requested : mapping
-        The parameters given to the run (grid values and fixed ones); each must be recorded with
-        the same value.
+        The parameters given to the run (grid values and fixed ones); each must be recorded with the same value.
     defaults : mapping, optional
-        The notebook's defaults; every other parameter that the file records must have its
-        default value (so a smoke run's results do not pass for a full run's).
+        The notebook's defaults; every other parameter the file records must have its default value (so a
+        smoke run's results do not pass for a full run's).
     source : str, optional
-        The hash of the notebook's code now (:func:`~nine_utils.course.results.source_hash`); the file
-        must record the same ``source_sha256``, so results of older code are not reused.
+        The hash of the notebook's code now (:func:`~nine_utils.course.results.source_hash`); the file must
+        record the same ``source_sha256``, so results of older code are not reused.
 
     Returns
     -------
@@ -374,34 +326,33 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
         return ("the notebook's code changed since it ran" if data.get("source_sha256")
                 else "its results file does not record the hash of the notebook's code")
     for name, value in requested.items():
-        if name == "results_dir":
-            continue
-        if name not in recorded:
+        if name != "results_dir" and name not in recorded:
             return f"its results file does not record {name}"
-        if not _same(recorded[name], value):
+        if name != "results_dir" and not _same(recorded[name], value):
             return f"it records {name}={recorded[name]!r}, not {value!r}"
     for name, value in (defaults or {}).items():
-        if name in requested or name == "results_dir" or value is _NO_DEFAULT or name not in recorded:
-            continue
-        if not _same(recorded[name], value):
+        if (name not in requested and name != "results_dir" and value is not _NO_DEFAULT and name in recorded
+                and not _same(recorded[name], value)):
             return f"it records {name}={recorded[name]!r}, not the default {value!r}"
     return ""
 
 
-def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> Outcome:
-    """Execute one run with papermill (in whatever process calls it); never raises.
+def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+            on_kernel: Callable[[int], None] | None = None) -> Outcome:
+    """Execute one run with papermill; never raises.
 
-    The run's old results file and ``error.txt`` are removed first, so a failed run leaves no
-    stale results beside its error; it succeeds only if it writes a results file that records the
-    parameters it was given (:func:`stale_reason`).
+    The run's old results file and ``error.txt`` are removed first, so a failed run leaves no stale results
+    beside its error; it succeeds only if it writes a results file that records the parameters it was given
+    (:func:`stale_reason`). ``on_kernel`` is called with the kernel's process id once it started.
     """
     start = time.perf_counter()
-    params = {**fixed, **run.parameters, "results_dir": str(run.directory)}
+    error_file = run.directory / "error.txt"
     try:
         run.directory.mkdir(parents=True, exist_ok=True)
-        for stale in (run.results_file, run.error_file):
-            stale.unlink(missing_ok=True)
-        execute(notebook, run.executed_notebook, params, cwd=run.directory)
+        run.results_file.unlink(missing_ok=True)
+        error_file.unlink(missing_ok=True)
+        execute(notebook, run.directory / f"{run.stem}.ipynb", {**fixed, **run.parameters,
+                "results_dir": str(run.directory)}, cwd=run.directory, on_kernel=on_kernel)
         if not run.results_file.is_file():
             raise RuntimeError(f"the notebook finished without writing {run.results_file.name}")
         reason = stale_reason(run.results_file, {**fixed, **run.parameters}, defaults, source_hash(notebook))
@@ -409,43 +360,18 @@ def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping
             raise RuntimeError(f"the run's results do not match its parameters: {reason}")
         return Outcome(run.run_id, "ok", time.perf_counter() - start)
     except Exception as exc:  # a failed run must not stop the sweep
-        message = str(exc).strip().splitlines()
-        last = next((line for line in reversed(message) if line.strip()), type(exc).__name__)
-        try:
+        last = next((ln for ln in reversed(str(exc).strip().splitlines()) if ln.strip()), type(exc).__name__)
+        with contextlib.suppress(OSError):
             run.results_file.unlink(missing_ok=True)
-            run.error_file.write_text("".join(traceback.format_exception(exc)))
-        except OSError:
-            pass
+            error_file.write_text("".join(traceback.format_exception(exc)))
         return Outcome(run.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {last[:300]}")
-
-
-_WORKER_QUEUE: Any = None  # in a local worker: where it reports its pid and each run it starts
-
-
-def _worker_start(queue: Any) -> None:
-    """Initializer of a local worker: its own process group (so a Ctrl-C in the terminal reaches
-    only the sweep, which then ends the workers), and its pid reported to the sweep."""
-    global _WORKER_QUEUE
-    if hasattr(os, "setpgrp"):
-        os.setpgrp()
-    _WORKER_QUEUE = queue
-    queue.put(("pid", os.getpid()))
-
-
-def _run_in_worker(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any]) -> Outcome:
-    """:func:`run_one` in a local worker, reporting first that the run started."""
-    if _WORKER_QUEUE is not None:
-        _WORKER_QUEUE.put(("run", run.run_id))
-    return run_one(notebook, run, fixed, defaults)
 
 
 def _write_manifest(directory: Path, notebook: Path, grid: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any],
                     runs: Sequence[Run], status: Mapping[str, Outcome]) -> None:
-    manifest = {
-        "notebook": str(notebook), "grid": dict(grid), "fixed": dict(fixed),
-        "runs": [{"run_id": r.run_id, "parameters": r.parameters,
-                  "status": status[r.run_id].status if r.run_id in status else "pending"} for r in runs],
-    }
+    manifest = {"notebook": str(notebook), "grid": dict(grid), "fixed": dict(fixed),
+                "runs": [{"run_id": r.run_id, "parameters": r.parameters,
+                          "status": status[r.run_id].status if r.run_id in status else "pending"} for r in runs]}
     tmp = directory / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(directory / MANIFEST)  # never a half-written manifest
@@ -468,11 +394,11 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     fixed : mapping, optional
         Parameters set to one value in every run (e.g. smoke sizes).
     jobs : int
-        Parallel runs for the local executor (worker processes), ``>= 1``.
+        Runs at once for the local executor, ``>= 1``.
     force : bool
         Rerun every combination, also those whose results are valid.
     executor : str
-        ``"local"`` (process pool) or ``"dask"`` (a ``distributed`` scheduler).
+        ``"local"`` (threads, each driving one kernel) or ``"dask"`` (a ``distributed`` scheduler).
     scheduler : str, optional
         The Dask scheduler address, e.g. ``"tcp://host:8786"``; required with ``"dask"``.
     sweeps_dir : str or Path
@@ -480,14 +406,13 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     progress : bool
         Show a progress bar.
     connect_timeout : float
-        Seconds to wait for the Dask scheduler; an unreachable one is a ``ValueError`` before anything
-        is written.
+        Seconds to wait for the Dask scheduler; an unreachable one is a ``ValueError`` before anything is written.
 
     Returns
     -------
     SweepReport
-        With ``interrupted=True`` when Ctrl-C stopped the sweep: the queued runs were dropped
-        and the running ones ended (local executor); ``sweep.json`` says which ran.
+        With ``interrupted=True`` when Ctrl-C, SIGTERM or SIGHUP stopped the sweep: the queued runs were
+        dropped and the running kernels ended (local executor); ``sweep.json`` says which ran.
     """
     check_choice("executor", executor, EXECUTORS)
     check_positive_int("jobs", jobs)
@@ -506,23 +431,19 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     directory.mkdir(parents=True, exist_ok=True)
     report = SweepReport(sweep_name, directory)
     status: dict[str, Outcome] = {}
-    todo: list[Run] = []
     reruns: dict[str, str] = {}
     source = source_hash(nb)
     for r in runs:
         reason = stale_reason(r.results_file, {**fixed, **r.parameters}, defaults, source)
         if not reason and not force:
             status[r.run_id] = Outcome(r.run_id, "skipped")
-            continue
-        todo.append(r)
-        if r.results_file.exists():
+        elif r.results_file.exists():
             reruns[r.run_id] = reason or "--force"
+    todo = [r for r in runs if r.run_id not in status]
     _write_manifest(directory, nb, grid, fixed, runs, status)
-
     bar = tqdm(total=len(todo), desc=f"sweep {sweep_name}", disable=not progress or not todo)
 
     def record(outcome: Outcome) -> None:
-        outcome.rerun = reruns.get(outcome.run_id, "")
         status[outcome.run_id] = outcome
         _write_manifest(directory, nb, grid, fixed, runs, status)
         bar.update()
@@ -536,14 +457,14 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     except KeyboardInterrupt as stop:
         report.interrupted = True
         report.signal = stop.args[0] if isinstance(stop, Stopped) else signal.SIGINT
-        for o in status.values():
-            o.rerun = o.rerun or reruns.get(o.run_id, "")
         _write_manifest(directory, nb, grid, fixed, runs, status)
     finally:
         bar.close()
         if client is not None:
             client.close()
     report.outcomes = [status[r.run_id] for r in runs]
+    for o in report.outcomes:
+        o.rerun = reruns.get(o.run_id, "")
     return report
 
 
@@ -556,95 +477,74 @@ def _raise_stopped(signum: int, frame: Any) -> None:
 
 
 def _ignore_stop_signals() -> None:
-    """During the clean-up after a stop, a second SIGTERM/SIGHUP must not cut it short."""
+    """During the clean-up after a stop, a second SIGTERM/SIGHUP must not cut it short (main thread only)."""
     if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        for n in STOP_SIGNALS:
+            signal.signal(n, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
-def _signals_as_interrupt():
-    """SIGTERM and SIGHUP raise :class:`Stopped` in the main thread while the runs run, so the sweep ends
-    its workers, writes its manifest and summary, and exits with 128 + the signal's number; a second one
-    during that clean-up is ignored. Elsewhere than in the main thread nothing changes."""
-    signums = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+def _signals_as_interrupt() -> Iterator[None]:
+    """In the main thread, SIGTERM and SIGHUP raise :class:`Stopped` while the runs run, so the sweep takes
+    Ctrl-C's path; the handlers are put back afterwards. Elsewhere than in the main thread nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {n: signal.signal(n, _raise_stopped) for n in signums}
+    saved = {n: signal.signal(n, _raise_stopped) for n in STOP_SIGNALS}
     try:
         yield
-    except KeyboardInterrupt:
-        _ignore_stop_signals()
-        raise
     finally:
         for n, handler in saved.items():
             signal.signal(n, handler)
 
 
-PRELOAD = ["nine_utils.course.results", "nine_utils.course.runner"]
-"""What the forkserver imports once for all local workers: torch and the course library, through the modules
-this one imports. Not this module's ``__name__``, which is ``"__main__"`` under ``python -m`` (and preloaded
-nothing), nor this module itself, which a worker runs again as its main module (runpy would warn)."""
-
-
-def _worker_context() -> Any:
-    """The start method of the local workers.
-
-    ``"forkserver"`` where the platform has it: a clean server process imports :data:`PRELOAD` (torch and
-    the course library) once per sweep, and each worker is forked from it. Measured on a 2-core machine
-    with two workers: 11 MB of memory of its own per worker (unique set size) instead of 280 MB, and the
-    pool ready sooner (16 s against 28 s, beside other work). The fallback is ``"spawn"`` (e.g. on Windows). papermill is not preloaded: it brings in zmq and
-    tornado, whose state must not be shared by forked processes; each worker imports it itself."""
-    if "forkserver" in get_all_start_methods():
-        ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        return ctx
-    return get_context("spawn")
-
-
 def _run_local(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults: Mapping[str, Any], jobs: int,
                record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
-    """Run ``todo`` in a pool of ``jobs`` worker processes.
+    """Run ``todo`` in a pool of ``jobs`` threads.
 
-    On Ctrl-C (``KeyboardInterrupt``, re-raised) the queued runs are cancelled (status
-    ``"not run"``), the workers are ended (their runs: ``"interrupted"``) and each kernel ends
-    itself when its worker is gone (ipykernel watches its parent process).
+    On Ctrl-C (``KeyboardInterrupt``, re-raised) the queued runs are cancelled (``"not run"``) and the
+    kernels of the running ones killed, with any process they started (``"interrupted"``); each thread then
+    sees its kernel dead and ends.
     """
-    ctx = _worker_context()
-    queue = ctx.SimpleQueue()
-    pids: set[int] = set()
-    started: set[str] = set()
+    kernels: dict[str, int | None] = {}  # run id -> its kernel's pid (None until it started)
+    stopping = threading.Event()
 
-    def drain() -> None:  # after every run, so the pipe never fills and blocks a worker
-        while not queue.empty():
-            kind, value = queue.get()
-            (pids.add if kind == "pid" else started.add)(value)
+    def started(run_id: str, pid: int) -> None:
+        kernels[run_id] = pid
+        if stopping.is_set():  # the kernel started after the others were killed
+            _kill(pid)
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start, initargs=(queue,))
-    futures = {}
-    try:
-        futures = {pool.submit(_run_in_worker, str(nb), r, fixed, defaults): r for r in todo}
-        for fut in as_completed(futures):
-            record(fut.result())
-            drain()
-    except KeyboardInterrupt:
-        _ignore_stop_signals()
-        for fut in futures:
-            fut.cancel()
-        drain()
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for r in todo:
-            if r.run_id not in status:
-                status[r.run_id] = Outcome(r.run_id, "interrupted" if r.run_id in started else "not run")
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    def start(r: Run) -> Outcome:
+        kernels[r.run_id] = None
+        return run_one(str(nb), r, fixed, defaults, on_kernel=lambda pid: started(r.run_id, pid))
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep") as pool:
+        futures = [pool.submit(start, r) for r in todo]
+        try:
+            for fut in as_completed(futures):
+                record(fut.result())
+        except KeyboardInterrupt:
+            _ignore_stop_signals()
+            stopping.set()
+            for fut in futures:
+                fut.cancel()
+            for pid in list(kernels.values()):
+                _kill(pid)
+            for r in todo:
+                status.setdefault(r.run_id, Outcome(r.run_id, "interrupted" if r.run_id in kernels else "not run"))
+            raise
+
+
+def _kill(pid: int | None) -> None:
+    """End a kernel (``None``: not started yet) and its children: jupyter_client starts each kernel in a
+    session, and so a process group, of its own."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):  # already gone
+        if hasattr(os, "killpg"):
+            os.killpg(pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            os.kill(pid, signal.SIGTERM)
 
 
 def _dask_client(scheduler: str | None, timeout: float) -> Any:
@@ -667,11 +567,11 @@ def _run_dask(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults:
               client: Any, record: Callable[[Outcome], None], status: dict[str, Outcome]) -> None:
     """Run ``todo`` on a Dask scheduler. On Ctrl-C (re-raised) every unfinished run is cancelled. Dask cannot
     stop a task already running on a worker: such a run is ``"left running"``, the others ``"not run"``."""
-    from distributed import as_completed as dask_completed
+    import distributed
 
     futures = {client.submit(run_one, str(nb), r, fixed, defaults, pure=False): r for r in todo}
     try:
-        for fut in dask_completed(list(futures)):
+        for fut in distributed.as_completed(list(futures)):
             record(fut.result())
     except KeyboardInterrupt:
         _ignore_stop_signals()
@@ -681,14 +581,11 @@ def _run_dask(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults:
             running = {fut.key for fut in futures}
         client.cancel(list(futures))
         for fut, r in futures.items():
-            if r.run_id not in status:
-                status[r.run_id] = Outcome(r.run_id, "left running" if fut.key in running else "not run")
+            status.setdefault(r.run_id, Outcome(r.run_id, "left running" if fut.key in running else "not run"))
         raise
 
 
-# --------------------------------------------------------------------------------------------
 # Collecting and plotting
-# --------------------------------------------------------------------------------------------
 
 def _sweep_folder(sweep: str | Path) -> Path:
     folder = Path(sweep)
@@ -706,8 +603,8 @@ def collect(sweep: str | Path, explode: str | None = None, all_runs: bool = Fals
     """Load a sweep's results into a pandas DataFrame.
 
     One row per run with columns ``run_id``, each swept parameter, each scalar metric and
-    ``runtime_seconds``. With ``explode="sigma_sweep"`` a metric holding a list of records is
-    expanded instead: one row per record, its fields as columns.
+    ``runtime_seconds``. With ``explode="sigma_sweep"`` a metric holding a list of records is expanded
+    instead: one row per record, its fields as columns.
 
     Parameters
     ----------
@@ -716,9 +613,8 @@ def collect(sweep: str | Path, explode: str | None = None, all_runs: bool = Fals
     explode : str, optional
         A list-of-records metric to expand.
     all_runs : bool
-        Every results file in the sweep's folder, also those of earlier sweeps under the same name
-        (other fixed values, other grids). By default only the runs that the manifest
-        ``sweep.json`` lists as done (``ok`` or ``skipped``).
+        Every results file in the sweep's folder, also those of earlier sweeps under the same name. By
+        default only the runs that the manifest ``sweep.json`` lists as done (``ok`` or ``skipped``).
 
     Returns
     -------
@@ -732,37 +628,29 @@ def collect(sweep: str | Path, explode: str | None = None, all_runs: bool = Fals
     import pandas as pd
 
     folder = _sweep_folder(sweep)
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
+    if not (folder / MANIFEST).is_file():
         raise ValueError(f"{folder} is not a sweep folder (no {MANIFEST})")
-    manifest = _read_json(manifest_path, "sweep manifest")
-    swept = list(manifest.get("grid", {}))
-    stem = Path(str(manifest.get("notebook", ""))).stem
+    manifest = _read_json(folder / MANIFEST, "sweep manifest")
+    swept, stem = list(manifest.get("grid", {})), Path(str(manifest.get("notebook", ""))).stem
     if all_runs:
         files = sorted(folder.glob("*/[0-9][0-9]_*.json"))
     else:
-        files = []
-        for run in manifest.get("runs", []):
-            if isinstance(run, str):  # a manifest written before run statuses were recorded
-                run = {"run_id": run, "status": "ok"}
-            if run.get("status") in DONE:
-                files.append(folder / run["run_id"] / f"{stem}.json")
+        files = [folder / r["run_id"] / f"{stem}.json" for r in manifest.get("runs", []) if r.get("status") in DONE]
     rows = []
     for res_file in files:
         res = _read_json(res_file, "results file")
         if not isinstance(res, dict) or not isinstance(res.get("metrics"), dict):
             raise ValueError(f"cannot read the results file {res_file}: not a results file")
-        recorded = res.get("parameters", {})
-        base = {"run_id": res_file.parent.name, **{k: recorded.get(k) for k in swept},
+        base = {"run_id": res_file.parent.name, **{k: res.get("parameters", {}).get(k) for k in swept},
                 "runtime_seconds": res.get("runtime_seconds")}
-        scalars = {k: v for k, v in res["metrics"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         if explode is None:
-            rows.append({**base, **scalars})
-        else:
-            records = res["metrics"].get(explode)
-            if not isinstance(records, list):
-                raise ValueError(f"metric {explode!r} is not a list of records in {res_file}")
-            rows.extend({**base, **rec} for rec in records)
+            rows.append({**base, **{k: v for k, v in res["metrics"].items()
+                                    if isinstance(v, (int, float)) and not isinstance(v, bool)}})
+            continue
+        records = res["metrics"].get(explode)
+        if not isinstance(records, list):
+            raise ValueError(f"metric {explode!r} is not a list of records in {res_file}")
+        rows.extend({**base, **rec} for rec in records)
     return pd.DataFrame(rows)
 
 
@@ -790,10 +678,9 @@ def plot_metric(df, x: str, y: str, *, over: str = "seed", ax=None, label: str |
         if col not in df.columns:
             raise ValueError(f"column {col!r} not in the sweep's table; columns are: {', '.join(map(str, df.columns))}")
     ax = ax or plt.gca()
-    g = df.groupby(x)[y].agg(["mean", "std", "count"]).reset_index().sort_values(x)
-    g["std"] = g["std"].fillna(0.0)
-    n = df[over].nunique()
-    line, = ax.plot(g[x], g["mean"], marker="o", color=color, label=f"{label or y} (mean ± std over {n} {over}s)")
+    g = df.groupby(x)[y].agg(["mean", "std"]).reset_index().sort_values(x).fillna({"std": 0.0})
+    line, = ax.plot(g[x], g["mean"], marker="o", color=color,
+                    label=f"{label or y} (mean ± std over {df[over].nunique()} {over}s)")
     ax.fill_between(g[x], g["mean"] - g["std"], g["mean"] + g["std"], color=line.get_color(), alpha=0.2)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
@@ -801,8 +688,8 @@ def plot_metric(df, x: str, y: str, *, over: str = "seed", ax=None, label: str |
 
 
 def save_figure(sweep: str | Path, x: str, y: str, explode: str | None = None, over: str = "seed") -> Path:
-    """Collect a sweep, draw ``y`` against ``x`` with :func:`plot_metric`, save it as PNG in the
-    sweep's folder and return the path."""
+    """Collect a sweep, draw ``y`` against ``x`` with :func:`plot_metric`, save it as PNG in the sweep's
+    folder and return the path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -829,29 +716,30 @@ def save_figure(sweep: str | Path, x: str, y: str, explode: str | None = None, o
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m nine_utils.course.sweep NOTEBOOK -p NAME V1 V2 ... [options]``.
 
-    Exit status: 0 when every run succeeded, 1 when a run failed (or a figure could not be made),
-    2 for a bad command line, grid, notebook or Dask scheduler (one line, before anything runs), 130 after
-    Ctrl-C, 143 after SIGTERM, 129 after SIGHUP.
+    Exit status: 0 when every run succeeded, 1 when a run failed (or a figure could not be made), 2 for a
+    bad command line, grid, notebook or Dask scheduler (one line, before anything runs), 128 + the signal's
+    number after Ctrl-C (130), SIGTERM (143) or SIGHUP (129).
     """
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebook", help="path, or name of a notebook in notebooks/")
-    parser.add_argument("-p", "--param", nargs="+", action="append", metavar=("NAME", "VALUE"),
-                        help="a swept parameter and its values (repeatable)")
-    parser.add_argument("--grid", help="YAML file mapping parameter names to lists of values")
-    parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="a parameter fixed for every run (repeatable)")
-    parser.add_argument("--smoke", action="store_true", help="fix the notebook's smoke parameters for every run")
-    parser.add_argument("--name", help="sweep name (default: the notebook's stem)")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel runs (local executor)")
-    parser.add_argument("--force", action="store_true", help="rerun combinations whose results are valid")
-    parser.add_argument("--executor", default="local", choices=EXECUTORS)
-    parser.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
-    parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to wait for the Dask scheduler")
-    parser.add_argument("--plot", nargs=2, action="append", default=[], metavar=("X", "Y"),
-                        help="after the sweep, save a figure of Y against X with bands over seeds (repeatable)")
-    parser.add_argument("--explode", help="a list-of-records metric to expand before plotting, e.g. sigma_sweep")
-    parser.add_argument("--sweeps-dir", default=SWEEPS_DIR, help=f"parent folder of sweeps (default {SWEEPS_DIR})")
+    add = parser.add_argument
+    add("notebook", help="path, or name of a notebook in notebooks/")
+    add("-p", "--param", nargs="+", action="append", metavar=("NAME", "VALUE"),
+        help="a swept parameter and its values (repeatable)")
+    add("--grid", help="YAML file mapping parameter names to lists of values")
+    add("--set", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="a parameter fixed for every run (repeatable)")
+    add("--smoke", action="store_true", help="fix the notebook's smoke parameters for every run")
+    add("--name", help="sweep name (default: the notebook's stem)")
+    add("--jobs", type=int, default=1, help="parallel runs (local executor)")
+    add("--force", action="store_true", help="rerun combinations whose results are valid")
+    add("--executor", default="local", choices=EXECUTORS)
+    add("--scheduler", help="Dask scheduler address for --executor dask")
+    add("--connect-timeout", type=float, default=30.0, help="seconds to wait for the Dask scheduler")
+    add("--plot", nargs=2, action="append", default=[], metavar=("X", "Y"),
+        help="after the sweep, save a figure of Y against X with bands over seeds (repeatable)")
+    add("--explode", help="a list-of-records metric to expand before plotting, e.g. sigma_sweep")
+    add("--sweeps-dir", default=SWEEPS_DIR, help=f"parent folder of sweeps (default {SWEEPS_DIR})")
     args = parser.parse_args(argv)
     try:
         nb = resolve_notebook(args.notebook)
