@@ -1,32 +1,28 @@
-"""The parameter check that every notebook runs right after its ``parameters`` cell.
-
-One call replaces a notebook's hand-written validation cell::
+"""The parameter check that every notebook runs right after its ``parameters`` cell::
 
     from nine_utils import course
     P = course.params
     run = course.check_parameters(globals(), {
-        "seed": P.Int(min=0), "epochs": P.Int(min=1), "sigma": P.Float(gt=0),
-        "momentum": P.Float(gt=0, le=1), "dataset": P.Choice("digits", "mnist", "fashion_mnist"),
-        "device": P.Device(), "results_dir": P.ResultsDir(), "max_train": P.Optional(P.Int(min=1)),
-        "sweep_sigmas": P.ListOf(P.Float(gt=0), min_len=1), "recalibrate_head": P.Bool(),
+        "seed": P.Int(min=0), "sigma": P.Float(gt=0), "momentum": P.Float(gt=0, le=1),
+        "dataset": P.Choice("digits", "mnist"), "device": P.Device(), "results_dir": P.ResultsDir(),
+        "max_train": P.Optional(P.Int(min=1)), "sweep_sigmas": P.ListOf(P.Float(gt=0), min_len=1),
     }, rules=[("pair_coords <= latent_dim", lambda p: p["pair_coords"] <= p["latent_dim"])])
-    dev = run.device
 
-Before any work starts it checks that every declared parameter exists, that no undeclared name
-was injected by papermill (a misspelled ``-p sigmaa 0.5``), the type and range of each value,
-the cross-parameter ``rules``, that ``results_dir`` is (or can be made) a writable folder, and that
-``device`` exists on this machine. Every problem found is reported in one ``ValueError``, each line
-naming the parameter and what it allows. It then applies the course's thread policy
-(:data:`DEFAULT_TORCH_THREADS`).
+Before any work it checks that every declared parameter exists, that no undeclared name was injected by
+papermill (a misspelled ``-p sigmaa 0.5``), each value's type and range, the cross-parameter ``rules``,
+that ``results_dir`` is (or can be made) a writable folder and that ``device`` exists on this machine. All
+problems are reported in one ``ValueError``, each line naming the parameter and what it allows. It then
+applies the course's thread policy (:data:`DEFAULT_TORCH_THREADS`).
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,32 +36,27 @@ from .paths import resolve_from_root
 DEFAULT_TORCH_THREADS = 1
 """Threads torch uses when a notebook does not set ``torch_threads``.
 
-The course's models are tiny, so one thread is about as fast as several, and it keeps a notebook
-fast when other programs share the CPU: measured under one other CPU-bound process, a notebook
-on torch's default thread count ran 5x slower, on one thread only 1.1-1.4x slower. The same
-number is applied to numpy's BLAS and scikit-learn's OpenMP pools (:func:`apply_thread_policy`);
-``benchmarks/load_ratio.py`` measures the result for every notebook.
+The course's models are tiny, so one thread is about as fast as several, and it keeps a notebook fast when
+other programs share the CPU: under one other CPU-bound process, a notebook on torch's default thread count
+ran 5x slower, on one thread 1.1-1.4x slower (``benchmarks/load_ratio.py``). The same number applies to
+numpy's BLAS and scikit-learn's OpenMP pools (:func:`apply_thread_policy`).
 """
 
 THREADS_PARAMETER = "torch_threads"
-
-# what IPython and ipykernel put in the user namespace themselves
-IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})  # IPython's own names
 PLAIN_DATA = (int, float, str, bool, type(None), list, tuple, dict)
-
 Rule = tuple[str, Callable[[dict[str, Any]], bool]]
 INT_LIMIT = 2**63
 
 
 class Param:
-    """A parameter's allowed values. Subclasses implement :meth:`check` and :meth:`allowed`."""
+    """A parameter's allowed values: :meth:`allowed` says them in words, :meth:`check` returns the value
+    (possibly converted) or raises ``ValueError`` naming the parameter."""
 
     def allowed(self) -> str:
-        """The allowed values, in words (used in the error messages)."""
         raise NotImplementedError
 
     def check(self, name: str, value: Any) -> Any:
-        """Return ``value`` (possibly converted) if allowed, else raise ``ValueError`` naming ``name``."""
         raise NotImplementedError
 
     def _fail(self, name: str, value: Any) -> ValueError:
@@ -74,9 +65,8 @@ class Param:
 
 @dataclass(frozen=True)
 class Int(Param):
-    """An integer (not a bool) in ``[min, max]``; either bound may be left out. Whatever the bounds, it must
-    fit in 64 bits (``-2**63 <= value < 2**63``), as numpy and torch store it: a seed of 2**64 would
-    otherwise pass and fail later with "Overflow when unpacking long long"."""
+    """An integer (not a bool) in ``[min, max]``, either bound optional, and within 64 bits
+    (``-2**63 <= value < 2**63``) as numpy and torch store it (a seed of 2**64 fails there, late)."""
 
     min: int | None = None
     max: int | None = None
@@ -84,28 +74,22 @@ class Int(Param):
     def allowed(self) -> str:
         if self.min is not None and self.max is not None:
             return f"an integer in [{self.min}, {self.max}]"
-        if self.min is not None:
-            return f"an integer >= {self.min}"
-        if self.max is not None:
-            return f"an integer <= {self.max}"
-        return "an integer"
+        return ("an integer" + (f" >= {self.min}" if self.min is not None else "")
+                + (f" <= {self.max}" if self.max is not None else ""))
 
     def check(self, name: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if (isinstance(value, bool) or not isinstance(value, int) or (self.min is not None and value < self.min)
+                or (self.max is not None and value > self.max)):
             raise self._fail(name, value)
-        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-            raise self._fail(name, value)
-        if not -INT_LIMIT <= value < INT_LIMIT:  # numpy and torch hold integers (seeds too) in 64 bits
+        if not -INT_LIMIT <= value < INT_LIMIT:
             raise ValueError(f"{name} must be {self.allowed()} and below 2**63 in size, got {value!r}")
         return value
 
 
 @dataclass(frozen=True)
 class Float(Param):
-    """A finite real number (an int is accepted, a bool is not) with optional bounds.
-
-    ``gt``/``ge`` are the strict/non-strict lower bound, ``lt``/``le`` the upper one.
-    """
+    """A finite real number (an int is accepted, a bool is not); ``gt``/``ge`` the strict/non-strict lower
+    bound, ``lt``/``le`` the upper one."""
 
     gt: float | None = None
     ge: float | None = None
@@ -113,21 +97,17 @@ class Float(Param):
     le: float | None = None
 
     def allowed(self) -> str:
-        lower = f"> {self.gt}" if self.gt is not None else f">= {self.ge}" if self.ge is not None else None
-        upper = f"< {self.lt}" if self.lt is not None else f"<= {self.le}" if self.le is not None else None
-        if lower and upper:
-            left = "(" if self.gt is not None else "["
-            right = ")" if self.lt is not None else "]"
-            lo = self.gt if self.gt is not None else self.ge
-            hi = self.lt if self.lt is not None else self.le
-            return f"a finite number in {left}{lo}, {hi}{right}"
-        bound = lower or upper
-        return f"a finite number {bound}" if bound else "a finite number"
+        strict_lo, strict_hi = self.gt is not None, self.lt is not None
+        lo, hi = (self.gt if strict_lo else self.ge), (self.lt if strict_hi else self.le)
+        if lo is not None and hi is not None:
+            return f"a finite number in {'(' if strict_lo else '['}{lo}, {hi}{')' if strict_hi else ']'}"
+        if lo is not None:
+            return f"a finite number {'>' if strict_lo else '>='} {lo}"
+        return f"a finite number {'<' if strict_hi else '<='} {hi}" if hi is not None else "a finite number"
 
     def check(self, name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self._fail(name, value)
-        if ((self.gt is not None and not value > self.gt) or (self.ge is not None and not value >= self.ge)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or (self.gt is not None and not value > self.gt) or (self.ge is not None and not value >= self.ge)
                 or (self.lt is not None and not value < self.lt) or (self.le is not None and not value <= self.le)):
             raise self._fail(name, value)
         return value
@@ -160,7 +140,7 @@ class Str(Param):
 
 
 class Choice(Param):
-    """One of the given values, e.g. ``Choice("mlp", "conv")``."""
+    """One of the given values, e.g. ``Choice("mlp", "conv")``, of the same type (``True`` is not ``1``)."""
 
     def __init__(self, *values: Any) -> None:
         if not values:
@@ -174,7 +154,6 @@ class Choice(Param):
         return f"one of {', '.join(map(repr, self.values))}"
 
     def check(self, name: str, value: Any) -> Any:
-        # type() too: True == 1 and 1 == 1.0, but neither is a choice among integers or floats
         if not any(value == v and type(value) is type(v) for v in self.values):
             raise self._fail(name, value)
         return value
@@ -190,12 +169,18 @@ class Optional(Param):
         return f"None or {self.inner.allowed()}"
 
     def check(self, name: str, value: Any) -> Any:
-        if value is None:
-            return None
         try:
-            return self.inner.check(name, value)
+            return None if value is None else self.inner.check(name, value)
         except ValueError:
             raise self._fail(name, value) from None
+
+
+def _items(owner: Param, name: str, checks: Iterable[tuple[Param, Any]]) -> list[Any]:
+    """Each item checked by its own :class:`Param` (named ``name[i]``); a failure names ``owner`` too."""
+    try:
+        return [p.check(f"{name}[{i}]", v) for i, (p, v) in enumerate(checks)]
+    except ValueError as err:
+        raise ValueError(f"{name} must be {owner.allowed()}; {err}") from None
 
 
 @dataclass(frozen=True)
@@ -212,20 +197,12 @@ class ListOf(Param):
     def check(self, name: str, value: Any) -> list[Any]:
         if not isinstance(value, (list, tuple)) or len(value) < self.min_len:
             raise self._fail(name, value)
-        out = []
-        for i, v in enumerate(value):
-            try:
-                out.append(self.item.check(f"{name}[{i}]", v))
-            except ValueError as err:
-                raise ValueError(f"{name} must be {self.allowed()}; {err}") from None
-        return out
+        return _items(self, name, ((self.item, v) for v in value))
 
 
 class Tuple(Param):
-    """A list (or tuple) of exactly ``len(items)`` values, the i-th allowed by ``items[i]``; returned as a list.
-
-    E.g. a training stage ``[epochs, batch size, lr]``: ``Tuple(Int(min=1), Int(min=2), Float(gt=0))``.
-    """
+    """A list (or tuple) of exactly ``len(items)`` values, the i-th allowed by ``items[i]``; returned as a
+    list. E.g. a training stage ``[epochs, batch size, lr]``: ``Tuple(Int(min=1), Int(min=2), Float(gt=0))``."""
 
     def __init__(self, *items: Param) -> None:
         self.items = items
@@ -239,18 +216,13 @@ class Tuple(Param):
     def check(self, name: str, value: Any) -> list[Any]:
         if not isinstance(value, (list, tuple)) or len(value) != len(self.items):
             raise self._fail(name, value)
-        try:
-            return [p.check(f"{name}[{i}]", v) for i, (p, v) in enumerate(zip(self.items, value))]
-        except ValueError as err:
-            raise ValueError(f"{name} must be {self.allowed()}; {err}") from None
+        return _items(self, name, zip(self.items, value))
 
 
 @dataclass(frozen=True)
 class Device(Param):
-    """A device name this machine has: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
-
-    Checked with :func:`nine_utils.device.resolve_device`; the checked value is the ``torch.device``.
-    """
+    """A device this machine has: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; the checked
+    value is the ``torch.device`` (:func:`nine_utils.device.resolve_device`)."""
 
     def allowed(self) -> str:
         return f"one of {', '.join(map(repr, DEVICES))} or 'cuda:N', available on this machine"
@@ -266,11 +238,8 @@ class Device(Param):
 
 @dataclass(frozen=True)
 class ResultsDir(Param):
-    """A folder the run can write to; a relative path is taken from the repository root.
-
-    The folder is created if missing, and a probe file is written to it and removed again. The
-    checked value is the absolute :class:`~pathlib.Path`.
-    """
+    """A folder the run can write to, a relative path taken from the repository root; it is created if
+    missing and a probe file written to it and removed. The checked value is the absolute ``Path``."""
 
     def allowed(self) -> str:
         return "a path (str) to a writable folder, relative paths taken from the repository root"
@@ -299,8 +268,8 @@ class CheckedParameters:
     Attributes
     ----------
     values : dict
-        Every declared parameter's checked value (``ListOf`` gives a list, ``Device`` a
-        ``torch.device``, ``ResultsDir`` an absolute ``Path``).
+        Every declared parameter's checked value (``ListOf`` gives a list, ``Device`` a ``torch.device``,
+        ``ResultsDir`` an absolute ``Path``); ``run[name]`` reads it.
     parameters : dict
         Every declared parameter's value as the notebook set it (``device="auto"``, a relative
         ``results_dir``): what the results file records, ``course.save_results(stem, run.parameters, ...)``.
@@ -322,61 +291,44 @@ class CheckedParameters:
         return self.values[name]
 
 
-def _parameter_like_cells(history: Sequence[str]) -> set[str]:
-    """Names assigned by executed cells made only of assignments of literals (and comments).
-
-    In a papermill run these are the notebook's parameters cell and papermill's injected cell; a
-    cell that computes something is not one of them, so rerunning the check by hand after a
-    full run in JupyterLab does not take the run's variables for injected parameters.
-    """
-    import ast
-
-    names: set[str] = set()
-    for source in history:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        if not tree.body or not all(isinstance(s, ast.Assign) for s in tree.body):
-            continue
-        try:
-            for s in tree.body:
-                ast.literal_eval(s.value)
-        except ValueError:
-            continue
-        names |= {t.id for s in tree.body for t in s.targets if isinstance(t, ast.Name)}
-    return names
+def _literal_assignments(source: str) -> set[str]:
+    """The names a cell assigns when it holds only assignments of literals (a parameters cell, papermill's
+    injected cell); empty for any other cell."""
+    try:
+        body = ast.parse(source).body
+        if not body or not all(isinstance(s, ast.Assign) for s in body):
+            return set()
+        for s in body:
+            ast.literal_eval(s.value)
+    except (SyntaxError, ValueError):
+        return set()
+    return {t.id for s in body for t in s.targets if isinstance(t, ast.Name)}
 
 
 def undeclared_parameters(namespace: Mapping[str, Any], declared: Iterable[str],
                           allow: Iterable[str] = ()) -> list[str]:
     """The names in ``namespace`` that look like parameters but are not declared.
 
-    A name counts when it holds plain data (int, float, str, bool, None, list, tuple, dict), is not
-    private (``_x``), not one of IPython's own names, not declared and not in ``allow``. Inside an
-    IPython kernel (the namespace holds its input history ``In``), it must moreover be assigned by
-    an executed cell made only of literal assignments: papermill's injected cell or the
-    parameters cell.
+    A name counts when it holds plain data (int, float, str, bool, None, list, tuple, dict), is not private
+    (``_x``), not one of IPython's own names, not declared and not in ``allow``. Inside an IPython kernel
+    (the namespace holds its input history ``In``) it must moreover be assigned by an executed cell of
+    literal assignments only (papermill's injected cell, or the parameters cell), so variables computed by
+    an earlier full run do not count when the check is rerun by hand.
     """
     skip = set(declared) | set(allow) | IPYTHON_NAMES
-    found = {k for k, v in namespace.items()
-             if not k.startswith("_") and k not in skip and isinstance(v, PLAIN_DATA)}
+    found = {k for k, v in namespace.items() if not k.startswith("_") and k not in skip and isinstance(v, PLAIN_DATA)}
     history = namespace.get("In")
     if isinstance(history, list) and all(isinstance(s, str) for s in history):
-        found &= _parameter_like_cells(history)
+        found &= set().union(*map(_literal_assignments, history))
     return sorted(found)
 
 
 def apply_thread_policy(torch_threads: int | None = DEFAULT_TORCH_THREADS) -> int | None:
-    """Make torch, numpy's BLAS and scikit-learn's OpenMP use ``torch_threads`` threads.
+    """Make torch, numpy's BLAS and scikit-learn's OpenMP use ``torch_threads`` threads (``None``: leave them).
 
-    ``None`` leaves every pool alone. Sets ``torch.set_num_threads`` (the intra-op pool, which
-    does the work here), and the inter-op pool too when torch still allows it: it can be set only
-    once per process, before any inter-op work, so a kernel that already set it keeps its value.
-    Then limits, for the rest of the process, every BLAS and OpenMP pool already loaded
-    (``threadpoolctl.threadpool_limits``): numpy's matrix products, scipy, and scikit-learn's
-    OpenMP estimators (the gradient-boosted trees of ``nu.dci``, for one), so that numpy, scipy
-    and scikit-learn code keeps to the same number of threads as torch.
+    Sets torch's intra-op pool, and its inter-op pool where torch still allows it (once per process, before
+    any inter-op work); then limits every BLAS and OpenMP pool already loaded for the rest of the process
+    (``threadpoolctl.threadpool_limits``), so numpy, scipy and scikit-learn keep to the same number.
 
     Returns
     -------
@@ -395,6 +347,21 @@ def apply_thread_policy(torch_threads: int | None = DEFAULT_TORCH_THREADS) -> in
     return torch_threads
 
 
+def _broken_rules(rules: Iterable[Rule], values: dict[str, Any]) -> list[str]:
+    """One line per rule that is false, or that raised (a rule over an odd value is said to be broken)."""
+    problems = []
+    for text, predicate in rules:
+        try:
+            if predicate(values):
+                continue
+        except Exception as err:
+            problems.append(f"rule {text!r} could not be evaluated: {type(err).__name__}: {err}")
+            continue
+        involved = ", ".join(f"{n}={values[n]!r}" for n in values if re.search(rf"\b{n}\b", text))
+        problems.append(f"need {text}, got {involved}" if involved else f"need {text}")
+    return problems
+
+
 def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param], *, rules: Iterable[Rule] = (),
                      allow: Iterable[str] = ()) -> CheckedParameters:
     """Check a notebook's parameters before any work, then apply the thread policy.
@@ -405,87 +372,63 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param], *,
         The notebook's ``globals()``.
     spec : mapping of str to Param
         Every parameter of the notebook and its allowed values, e.g. ``{"sigma": Float(gt=0)}``.
-        ``torch_threads`` may be left out: it is then declared as ``Optional(Int(min=1))``.
+        ``torch_threads`` may be left out: it is then ``Optional(Int(min=1))``, default
+        :data:`DEFAULT_TORCH_THREADS`.
     rules : iterable of (str, callable)
-        Checks across parameters: ``(text, predicate)``, the predicate taking the dict of checked
-        values; a false one is reported with its text, e.g.
-        ``("pair_coords <= latent_dim", lambda p: p["pair_coords"] <= p["latent_dim"])``. They run
-        only when every value passed its own check.
+        Checks across parameters, ``(text, predicate)`` with the predicate taking the dict of checked
+        values; run only when every value passed its own check.
     allow : iterable of str
-        Names of plain-data constants the notebook defines before this call (e.g. in its imports
-        cell) that are not parameters.
+        Plain-data constants the notebook defines before this call that are not parameters.
 
     Returns
     -------
     CheckedParameters
-        The checked values, the resolved device, the results folder and the thread count.
+        The checked values, the resolved device, the results folder and the thread count
+        (:func:`apply_thread_policy` with ``torch_threads``).
 
     Raises
     ------
     ValueError
-        Listing every problem: a declared parameter missing from ``namespace``, a name papermill
-        injected that is not a parameter (the message lists the parameters), a value of the wrong
-        type or out of range (naming the parameter and its allowed values), a broken rule, an
-        unwritable ``results_dir`` or a device this machine lacks.
-
-    Notes
-    -----
-    Thread policy: torch is set to ``torch_threads`` threads (the notebook's parameter, or
-    :data:`DEFAULT_TORCH_THREADS` = 1 when the notebook has none; ``None`` leaves torch alone)
-    with :func:`apply_thread_policy`. The models of this course are tiny: one thread is about as
-    fast as torch's default of one per core, and far faster when another program is busy on the
-    same cores (5x slowdown measured on the default threads, 1.1-1.4x on one).
+        Listing every problem: a declared parameter missing from ``namespace``, an undeclared one
+        (:func:`undeclared_parameters`; the message lists the parameters), a value of the wrong type or out
+        of range (naming the parameter and its allowed values), a broken rule, an unwritable
+        ``results_dir`` or a device this machine lacks. ``results_dir`` is created only when all else is right.
     """
     spec = dict(spec)
     spec.setdefault(THREADS_PARAMETER, Optional(Int(min=1)))
-    namespace = dict(namespace)
-    namespace.setdefault(THREADS_PARAMETER, DEFAULT_TORCH_THREADS)
-
-    problems: list[str] = []
-    missing = [name for name in spec if name not in namespace]
-    problems += [f"parameter {name!r} is declared but not defined (add it to the parameters cell)" for name in missing]
+    namespace = {THREADS_PARAMETER: DEFAULT_TORCH_THREADS, **namespace}
+    problems = [f"parameter {n!r} is declared but not defined (add it to the parameters cell)"
+                for n in spec if n not in namespace]
     unknown = undeclared_parameters(namespace, spec, allow)
     if unknown:
         problems.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
                         f"(misspelled?); the parameters are: {', '.join(sorted(spec))}")
-
     values: dict[str, Any] = {}
-    deferred = [n for n, p in spec.items() if isinstance(p, ResultsDir) and n in namespace]
-    for name, param in spec.items():
-        if name in namespace and name not in deferred:
-            try:
-                values[name] = param.check(name, namespace[name])
-            except ValueError as err:
-                problems.append(str(err))
+    later = [n for n, p in spec.items() if isinstance(p, ResultsDir)]  # its side effect only once all else is right
+    problems += _check_each(spec, namespace, [n for n in spec if n not in later], values)
     if not problems:
-        for text, predicate in rules:
-            try:
-                ok = bool(predicate(values))
-            except Exception as err:  # a rule over a missing or odd value is a broken rule, said as such
-                problems.append(f"rule {text!r} could not be evaluated: {type(err).__name__}: {err}")
-                continue
-            if not ok:
-                involved = ", ".join(f"{n}={values[n]!r}" for n in values if re.search(rf"\b{n}\b", text))
-                problems.append(f"need {text}, got {involved}" if involved else f"need {text}")
-    if not problems:  # the side effects (creating results_dir) only once everything else is right
-        for name in deferred:
+        problems += _broken_rules(rules, values)
+    if not problems:
+        problems += _check_each(spec, namespace, later, values)
+    if problems:
+        raise ValueError(problems[0] if len(problems) == 1 else
+                         f"{len(problems)} problems with the parameters:\n" + "\n".join(f"- {p}" for p in problems))
+    first = {kind: next((values[n] for n, p in spec.items() if isinstance(p, kind)), None) for kind in (Device, ResultsDir)}
+    return CheckedParameters(values=values, parameters={n: namespace[n] for n in spec}, device=first[Device],
+                             results_dir=first[ResultsDir], torch_threads=apply_thread_policy(values[THREADS_PARAMETER]))
+
+
+def _check_each(spec: Mapping[str, Param], namespace: Mapping[str, Any], names: Iterable[str],
+                values: dict[str, Any]) -> list[str]:
+    """Check each of ``names`` present in ``namespace`` into ``values``; one line per failed check."""
+    problems = []
+    for name in names:
+        if name in namespace:
             try:
                 values[name] = spec[name].check(name, namespace[name])
             except ValueError as err:
                 problems.append(str(err))
-    if problems:
-        if len(problems) == 1:
-            raise ValueError(problems[0])
-        raise ValueError(f"{len(problems)} problems with the parameters:\n" + "\n".join(f"- {p}" for p in problems))
-
-    checked = CheckedParameters(values=values, parameters={name: namespace[name] for name in spec})
-    for name, param in spec.items():
-        if isinstance(param, Device) and checked.device is None:
-            checked.device = values[name]
-        elif isinstance(param, ResultsDir) and checked.results_dir is None:
-            checked.results_dir = values[name]
-    checked.torch_threads = apply_thread_policy(values[THREADS_PARAMETER])
-    return checked
+    return problems
 
 
 __all__ = ["Bool", "CheckedParameters", "Choice", "DEFAULT_TORCH_THREADS", "Device", "Float", "Int",
