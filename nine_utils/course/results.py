@@ -29,6 +29,7 @@ from .paths import resolve_from_root
 
 DEFAULT_RESULTS_DIR = "results"
 SOURCE_HASH_ENV = "NINE_SOURCE_SHA256"
+HEADLINE_COUNT = 5
 _VERSIONED = ("nine-utils", "torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill")
 
 
@@ -224,76 +225,74 @@ def load_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> dict[str, dic
     return results
 
 
-def is_smoke(result: Mapping[str, Any], notebooks: str | Path | None = None) -> bool:
-    """Whether a results file comes from a smoke run: its parameters hold every value of the
-    notebook's ``metadata["nine"]["smoke_parameters"]``.
-
-    Parameters
-    ----------
-    result : mapping
-        A results file's content.
-    notebooks : path, optional
-        The folder of the course notebooks (default ``<repository>/notebooks``).
-    """
-    folder = Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")
-    path = folder / f"{result.get('notebook', '')}.ipynb"
-    if not path.is_file():
-        return False
+def _nine(result: Mapping[str, Any], notebooks: str | Path | None) -> tuple[Path, dict[str, Any]]:
+    """The notebook of a results file (in ``notebooks``, default ``<repository>/notebooks``) and its
+    ``metadata["nine"]`` block (empty when the notebook cannot be read)."""
+    path = (Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")) / f"{result.get('notebook', '')}.ipynb"
     try:
-        smoke = json.loads(path.read_text()).get("metadata", {}).get("nine", {}).get("smoke_parameters", {})
-    except (OSError, json.JSONDecodeError):
-        return False
-    recorded = result.get("parameters", {})
+        return path, dict(json.loads(path.read_text()).get("metadata", {}).get("nine", {}))
+    except (OSError, ValueError, AttributeError):
+        return path, {}
+
+
+def is_smoke(result: Mapping[str, Any], notebooks: str | Path | None = None) -> bool:
+    """Whether a results file comes from a smoke run: its parameters hold every value of the notebook's
+    ``metadata["nine"]["smoke_parameters"]`` (``notebooks``: the notebooks' folder, default ``<repository>/notebooks``)."""
+    smoke, recorded = _nine(result, notebooks)[1].get("smoke_parameters", {}), result.get("parameters", {})
     return bool(smoke) and all(k in recorded and recorded[k] == v for k, v in smoke.items() if k != "results_dir")
-
-
-def _notebook(result: Mapping[str, Any], notebooks: str | Path | None) -> Path:
-    folder = Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")
-    return folder / f"{result.get('notebook', '')}.ipynb"
 
 
 def non_defaults(result: Mapping[str, Any], notebooks: str | Path | None = None) -> dict[str, tuple[Any, Any]]:
     """The recorded parameters that differ from the notebook's defaults: name -> (recorded, default).
 
-    ``results_dir`` does not count; nor does a parameter whose default is not a literal. Empty when the
-    notebook is not found (``notebooks``: its folder, default ``<repository>/notebooks``).
+    ``results_dir`` does not count, nor does a parameter whose default is not a literal. Empty when the
+    notebook is not found or papermill cannot read it.
     """
-    from .sweep import _NO_DEFAULT, notebook_defaults
+    from .runner import NO_DEFAULT, notebook_defaults
 
-    path = _notebook(result, notebooks)
+    path = _nine(result, notebooks)[0]
     try:
         defaults = notebook_defaults(path) if path.is_file() else {}
     except Exception:  # a notebook papermill cannot read: nothing to compare with
         return {}
-    recorded = result.get("parameters", {})
-    return {k: (v, defaults[k]) for k, v in recorded.items()
-            if k != "results_dir" and k in defaults and defaults[k] is not _NO_DEFAULT
+    return {k: (v, defaults[k]) for k, v in result.get("parameters", {}).items()
+            if k != "results_dir" and defaults.get(k, NO_DEFAULT) is not NO_DEFAULT
             and json.dumps(v, sort_keys=True) != json.dumps(defaults[k], sort_keys=True)}
 
 
 def _fmt(v: Any) -> str:
     if v is None:
         return "null (not a finite number)"
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return f"[{len(v)} entries]" if isinstance(v, (list, dict)) else str(v)
-    if isinstance(v, int):
-        return str(v)
-    return f"{v:.4g}" if math.isfinite(v) else str(v)
+    if isinstance(v, (list, dict)):
+        return f"[{len(v)} entries]"
+    return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
-def _mark(stem: str, smoke: set[str], changed: Mapping[str, Mapping[str, tuple[Any, Any]]]) -> str:
-    if stem in smoke:
-        return "  SMOKE RUN: small parameters, not the course's numbers"
-    diff = changed.get(stem)
-    if not diff:
+def _spread(metrics: Mapping[str, Any], key: str) -> str:
+    """`` ± std over n seeds`` from ``<key>_std`` or ``<key>_by_seed``, else ``""`` (one seed has no spread)."""
+    by_seed = metrics.get(f"{key}_by_seed")
+    n = len(by_seed) if isinstance(by_seed, list) else metrics.get("n_seeds")
+    std = metrics.get(f"{key}_std")
+    if std is None and isinstance(by_seed, list) and len(by_seed) > 1 and all(isinstance(x, (int, float)) for x in by_seed):
+        std = float(np.std(by_seed, ddof=1))
+    if not isinstance(std, (int, float)) or isinstance(std, bool) or (isinstance(n, int) and n < 2):
         return ""
-    shown = ", ".join(f"{k}={v!r} (default {d!r})" for k, (v, d) in list(diff.items())[:3])
-    more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
-    return f"  NOT THE DEFAULTS: {shown}{more}"
+    return f" ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) and n > 1 else "")
+
+
+def _headline(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
+    """``meta["headline"]`` if set, else the first :data:`HEADLINE_COUNT` numbers among ``meta["metric_keys"]``
+    (else among the metrics), spreads (``_std``) and ``n_seeds`` left out."""
+    if meta.get("headline"):
+        return list(meta["headline"])
+    number = [k for k, v in metrics.items() if isinstance(v, (int, float, type(None))) and not isinstance(v, bool)
+              and not k.endswith("_std") and k != "n_seeds"]
+    return ([k for k in meta.get("metric_keys", []) if k in number] or number)[:HEADLINE_COUNT]
 
 
 def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str] = (),
-                  changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None) -> str:
+                  changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None, *,
+                  folder: str | Path | None = None, notebooks: str | Path | None = None) -> str:
     """A plain-text table: one block per notebook with its runtime and each of its metrics.
 
     Parameters
@@ -304,66 +303,34 @@ def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str]
         The stems whose numbers come from a smoke run; their blocks say so.
     changed : mapping, optional
         Stem -> :func:`non_defaults`; a block of a run with other parameters (not a smoke run) says which.
+    folder : path, optional
+        The results folder: given, the table is one screen, each block naming its file and showing only the
+        headline numbers (the notebook's ``metadata["nine"]["headline"]``, else the first
+        :data:`HEADLINE_COUNT` of its ``metric_keys``) with their spread over seeds.
+    notebooks : path, optional
+        The notebooks' folder, for their metadata (default ``<repository>/notebooks``).
     """
     if not results:
         return "no results files found"
-    smoke, changed = set(smoke), changed or {}
-    lines = []
+    smoke, changed, lines = set(smoke), changed or {}, []
     for stem, res in results.items():
-        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s){_mark(stem, smoke, changed)}")
-        metrics = res.get("metrics", {})
-        width = max((len(k) for k in metrics), default=0)
-        for k, v in metrics.items():
-            lines.append(f"    {k:<{width}}  {_fmt(v)}")
+        metrics, where = res.get("metrics", {}), ""
+        keys = list(metrics)
+        if folder is not None:
+            keys = _headline(metrics, _nine(res, notebooks)[1])
+            path, root = Path(folder) / f"{stem}.json", resolve_from_root(".")
+            where = f", {path.relative_to(root) if path.is_relative_to(root) else path}"
+        mark, diff = "", changed.get(stem)
+        if stem in smoke:
+            mark = "  SMOKE RUN: small parameters, not the course's numbers"
+        elif diff:
+            shown = ", ".join(f"{k}={v!r} (default {d!r})" for k, (v, d) in list(diff.items())[:3])
+            mark = f"  NOT THE DEFAULTS: {shown}{f' and {len(diff) - 3} more' if len(diff) > 3 else ''}"
+        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s{where}){mark}")
+        width = max(map(len, keys), default=0)
+        lines += [f"    {k:<{width}}  {_fmt(metrics.get(k))}{_spread(metrics, k) if folder is not None else ''}"
+                  for k in keys]
     return "\n".join(lines)
-
-
-HEADLINE_COUNT = 5
-
-
-def _spread(metrics: Mapping[str, Any], key: str) -> str:
-    """`` ± std over n seeds`` from ``<key>_std`` or ``<key>_by_seed``, else ``""``."""
-    by_seed = metrics.get(f"{key}_by_seed")
-    n = len(by_seed) if isinstance(by_seed, list) else metrics.get("n_seeds")
-    std = metrics.get(f"{key}_std")
-    if std is None and isinstance(by_seed, list) and len(by_seed) > 1 and all(isinstance(x, (int, float)) for x in by_seed):
-        std = float(np.std(by_seed, ddof=1))
-    if not isinstance(std, (int, float)) or isinstance(std, bool) or (isinstance(n, int) and n < 2):
-        return ""  # one seed has no spread
-    return f" ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) and n > 1 else "")
-
-
-def headline_table(results: Mapping[str, Mapping[str, Any]], folder: Path, smoke: Iterable[str] = (),
-                   changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None,
-                   notebooks: str | Path | None = None) -> str:
-    """One screen: per notebook its results file and its few headline numbers, with their spread over seeds.
-
-    The headline numbers are ``metadata["nine"]["headline"]`` when the notebook sets it, else the first
-    :data:`HEADLINE_COUNT` numbers among its ``metric_keys`` (else among its metrics).
-    """
-    smoke, changed = set(smoke), changed or {}
-    lines = []
-    for stem, res in results.items():
-        metrics = res.get("metrics", {})
-        try:
-            meta = json.loads(_notebook(res, notebooks).read_text()).get("metadata", {}).get("nine", {})
-        except (OSError, ValueError):
-            meta = {}
-        number = [k for k, v in metrics.items() if isinstance(v, (int, float, type(None))) and not isinstance(v, bool)
-                  and not k.endswith("_std") and k != "n_seeds"]
-        keys = meta.get("headline") or ([k for k in meta.get("metric_keys", []) if k in number] or number)
-        keys = [k for k in keys if k in metrics][:HEADLINE_COUNT] if not meta.get("headline") else keys
-        path = folder / f"{stem}.json"
-        lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s, {_shown(path)})"
-                     f"{_mark(stem, smoke, changed)}")
-        width = max((len(k) for k in keys), default=0)
-        lines += [f"    {k:<{width}}  {_fmt(metrics.get(k))}{_spread(metrics, k)}" for k in keys]
-    return "\n".join(lines)
-
-
-def _shown(path: Path) -> str:
-    root = resolve_from_root(".")
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -395,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.all:
         print(summary_table(results, smoke=smoke, changed=changed))
         return 0
-    folder = resolve_from_root(args.results_dir)
-    print(headline_table(results, folder, smoke=smoke, changed=changed))
+    print(summary_table(results, smoke=smoke, changed=changed, folder=resolve_from_root(args.results_dir)))
     where = "" if args.results_dir == DEFAULT_RESULTS_DIR else f" {args.results_dir}"
     print(f"\nevery number: python -m nine_utils.course.results --all{where}")
     return 0

@@ -63,6 +63,26 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
     return dict(meta["smoke_parameters"])
 
 
+NO_DEFAULT = object()
+"""What :func:`notebook_defaults` gives for a default that is not a Python literal, so it is never compared."""
+
+
+def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
+    """The parameters of ``notebook`` and their defaults (papermill's ``inspect_notebook``); a default that is
+    not a Python literal maps to :data:`NO_DEFAULT`."""
+    import ast
+
+    import papermill as pm
+
+    defaults = {}
+    for name, info in pm.inspect_notebook(str(notebook)).items():
+        try:
+            defaults[name] = ast.literal_eval(str(info.get("default")))
+        except (ValueError, SyntaxError):
+            defaults[name] = NO_DEFAULT
+    return defaults
+
+
 def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
     """``start`` (a function that starts a kernel) called again when the kernel died while starting.
 

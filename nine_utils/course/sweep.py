@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from .._checks import check_choice, check_positive_int
 from .paths import repo_root, resolve_from_root
 from .results import source_hash
-from .runner import execute
+from .runner import NO_DEFAULT, execute, notebook_defaults
 
 EXECUTORS = ("local", "dask")
 SWEEPS_DIR = "results/sweeps"
@@ -230,23 +230,6 @@ def parse_grid(pairs: Sequence[Sequence[str]] | None = None,
     return grid
 
 
-_NO_DEFAULT = object()  # a default that is not a literal, so it cannot be compared with a record
-
-
-def notebook_defaults(notebook: Path) -> dict[str, Any]:
-    """The parameters of ``notebook`` and their defaults (papermill's ``inspect_notebook``); a default that is
-    not a Python literal maps to a private marker and is never compared."""
-    import papermill as pm
-
-    defaults = {}
-    for name, info in pm.inspect_notebook(str(notebook)).items():
-        try:
-            defaults[name] = ast.literal_eval(str(info.get("default")))
-        except (ValueError, SyntaxError):
-            defaults[name] = _NO_DEFAULT
-    return defaults
-
-
 def validate_grid(notebook: Path, grid: Mapping[str, Sequence[Any]],
                   fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check every grid and fixed name against the notebook's parameters cell; ``results_dir`` is set by the
@@ -331,7 +314,7 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
         if name != "results_dir" and not _same(recorded[name], value):
             return f"it records {name}={recorded[name]!r}, not {value!r}"
     for name, value in (defaults or {}).items():
-        if (name not in requested and name != "results_dir" and value is not _NO_DEFAULT and name in recorded
+        if (name not in requested and name != "results_dir" and value is not NO_DEFAULT and name in recorded
                 and not _same(recorded[name], value)):
             return f"it records {name}={recorded[name]!r}, not the default {value!r}"
     return ""
