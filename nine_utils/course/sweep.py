@@ -6,26 +6,19 @@ Command line (``python -m nine_utils.course.sweep --help``)::
     python -m nine_utils.course.sweep 01_deep_infomax --grid grid.yaml --name my-sweep
     python -m nine_utils.course.sweep 01_deep_infomax -p seed 0 1 --executor dask --scheduler tcp://host:8786
 
-Every combination runs through papermill into ``results/sweeps/<name>/<run id>/``, which keeps the
-executed notebook and the run's results file. A run counts as done, and is skipped unless ``--force``,
-only when its results file parses and records the parameters asked for now (the grid values, the fixed
-ones, and the notebook's defaults for the rest) and the hash of the notebook's code as it is now
-(``source_sha256``); any other run is rerun, and the summary says why. A failed run does not stop the
-others: its executed notebook and ``error.txt`` are kept, its stale results file removed, and the sweep
-ends with a list of the failures (exit status 1).
+Each combination runs through papermill into ``results/sweeps/<name>/<run id>/`` (executed notebook and
+results file). A run is skipped (unless ``--force``) only when its results file records the parameters asked
+for now (grid, fixed values, the notebook's defaults for the rest) and the hash of the notebook's code now;
+any other run is rerun, and the summary says why. A failed run keeps its executed notebook and
+``error.txt`` and does not stop the others (exit status 1). ``sweep.json`` is the manifest: notebook, grid,
+fixed values and each run's parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted``,
+``left running`` on a Dask worker, ``not run``). Ctrl-C, SIGTERM and SIGHUP stop the queue, kill the running
+kernels (local executor), write the manifest and summary, and exit with 128 + the signal's number. Errors
+before the runs start are one line on stderr, exit status 2.
 
-``sweep.json`` in the sweep's folder is its manifest: the notebook, the grid, the fixed values and, for
-every run, its parameters and status (``ok``, ``skipped``, ``failed``, ``interrupted``, ``left running``
-(on a Dask worker, which cannot stop it) or ``not run``); :func:`collect` reads only the runs it lists as
-done. Ctrl-C, SIGTERM and SIGHUP stop the queue, end the running kernels (local executor), write the
-manifest and the summary, and exit with 128 + the signal's number (130, 143, 129). Any error before the
-runs start (the command line, the grid, the notebook, an unreachable Dask scheduler) is one line on
-stderr and exit status 2.
-
-The local executor is a :class:`~concurrent.futures.ThreadPoolExecutor` of ``--jobs`` threads: each
-run's work happens in its own kernel process, so a thread only drives papermill
-(:func:`~nine_utils.course.runner.execute` is thread-safe). The distributed executor is Dask
-(``distributed``), whose workers must see the same checkout and environment.
+The local executor is a thread pool (each run's work is in its own kernel process, and
+:func:`~nine_utils.course.runner.execute` is thread-safe); the distributed one is Dask (``distributed``),
+whose workers must share the checkout and environment.
 """
 
 from __future__ import annotations
@@ -498,6 +491,8 @@ def _run_local(nb: Path, todo: Sequence[Run], fixed: Mapping[str, Any], defaults
             _kill(pid)
 
     def start(r: Run) -> Outcome:
+        if stopping.is_set():  # taken from the queue while the sweep was stopping
+            return Outcome(r.run_id, "not run")
         kernels[r.run_id] = None
         return run_one(str(nb), r, fixed, defaults, on_kernel=lambda pid: started(r.run_id, pid))
 
