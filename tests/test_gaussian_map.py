@@ -10,7 +10,7 @@ import json
 
 from nine_utils.course import gaussian_map
 from nine_utils.course.paths import repo_root
-from nine_utils.course.sweep import notebook_defaults
+from nine_utils.course.runner import notebook_defaults
 
 MAP = repo_root() / "data" / "gaussian_map.json"
 NOTEBOOK = repo_root() / "notebooks" / f"{gaussian_map.NOTEBOOK}.ipynb"

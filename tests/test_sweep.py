@@ -202,6 +202,15 @@ def test_ctrl_c_stops_the_queue_ends_the_notebook_and_exits_130(tiny, tmp_path, 
     assert workers and not left, f"processes of the sweep still running: {left}"
 
 
+def test_execute_reports_the_kernels_pid_which_is_what_a_stopped_sweep_kills(tiny, tmp_path):
+    from nine_utils.course.runner import execute
+
+    pids = []
+    execute(tiny, tmp_path / "out.ipynb", {"wait": 0.1, "results_dir": str(tmp_path)}, cwd=tmp_path,
+            on_kernel=pids.append)
+    assert pids == [int((tmp_path / "started.txt").read_text())]
+
+
 def test_sighup_is_handled_as_sigterm_is():
     """Inside a sweep's run loop SIGHUP (a closed terminal) raises the same Stopped as SIGTERM, carrying its own
     number (exit 129); outside it the handlers are back as they were."""
