@@ -51,13 +51,19 @@ INT_LIMIT = 2**63
 
 class Param:
     """A parameter's allowed values: :meth:`allowed` says them in words, :meth:`check` returns the value
-    (possibly converted) or raises ``ValueError`` naming the parameter."""
+    (possibly converted) or raises ``ValueError`` naming the parameter; a subclass that only accepts or
+    refuses a value implements :meth:`accepts`."""
 
     def allowed(self) -> str:
         raise NotImplementedError
 
-    def check(self, name: str, value: Any) -> Any:
+    def accepts(self, value: Any) -> bool:
         raise NotImplementedError
+
+    def check(self, name: str, value: Any) -> Any:
+        if not self.accepts(value):
+            raise self._fail(name, value)
+        return value
 
     def _fail(self, name: str, value: Any) -> ValueError:
         return ValueError(f"{name} must be {self.allowed()}, got {value!r}")
@@ -77,13 +83,14 @@ class Int(Param):
         return ("an integer" + (f" >= {self.min}" if self.min is not None else "")
                 + (f" <= {self.max}" if self.max is not None else ""))
 
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, int) and not isinstance(value, bool) and (self.min is None or value >= self.min)
+                and (self.max is None or value <= self.max))
+
     def check(self, name: str, value: Any) -> int:
-        if (isinstance(value, bool) or not isinstance(value, int) or (self.min is not None and value < self.min)
-                or (self.max is not None and value > self.max)):
-            raise self._fail(name, value)
-        if not -INT_LIMIT <= value < INT_LIMIT:
+        if self.accepts(value) and not -INT_LIMIT <= value < INT_LIMIT:
             raise ValueError(f"{name} must be {self.allowed()} and below 2**63 in size, got {value!r}")
-        return value
+        return super().check(name, value)
 
 
 @dataclass(frozen=True)
@@ -105,12 +112,10 @@ class Float(Param):
             return f"a finite number {'>' if strict_lo else '>='} {lo}"
         return f"a finite number {'<' if strict_hi else '<='} {hi}" if hi is not None else "a finite number"
 
-    def check(self, name: str, value: Any) -> float:
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                or (self.gt is not None and not value > self.gt) or (self.ge is not None and not value >= self.ge)
-                or (self.lt is not None and not value < self.lt) or (self.le is not None and not value <= self.le)):
-            raise self._fail(name, value)
-        return value
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and (self.gt is None or value > self.gt) and (self.ge is None or value >= self.ge)
+                and (self.lt is None or value < self.lt) and (self.le is None or value <= self.le))
 
 
 @dataclass(frozen=True)
@@ -120,10 +125,8 @@ class Bool(Param):
     def allowed(self) -> str:
         return "True or False"
 
-    def check(self, name: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self._fail(name, value)
-        return value
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -133,10 +136,8 @@ class Str(Param):
     def allowed(self) -> str:
         return "a non-empty string"
 
-    def check(self, name: str, value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise self._fail(name, value)
-        return value
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(value)
 
 
 class Choice(Param):
@@ -153,10 +154,8 @@ class Choice(Param):
     def allowed(self) -> str:
         return f"one of {', '.join(map(repr, self.values))}"
 
-    def check(self, name: str, value: Any) -> Any:
-        if not any(value == v and type(value) is type(v) for v in self.values):
-            raise self._fail(name, value)
-        return value
+    def accepts(self, value: Any) -> bool:
+        return any(value == v and type(value) is type(v) for v in self.values)
 
 
 @dataclass(frozen=True)
