@@ -4,7 +4,8 @@ The sources are not in this folder: ``python -m nine_utils.course.site`` stages 
 (the README's title, introduction and notebook table) and copies of ``notebooks/NN_*.ipynb`` into a
 temporary folder and builds that with this configuration. The notebooks are shown with their
 committed outputs and never executed. Nothing is fetched while building, and MathJax is served
-from ``_static/mathjax`` (vendored), so the site also works offline.
+from ``_static/mathjax`` (vendored), so the site also works offline. ``_static/nine.css`` widens
+the content column and wraps printed output; ``setup`` below links every figure to its full-size file.
 """
 
 import tomllib

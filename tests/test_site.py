@@ -74,24 +74,27 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-# Loads ?page= in a same-origin iframe ?width= pixels wide and writes, once its scripts ran, what the
-# reader sees into <pre id="probe">: the article's width, the figures' shown widths, whether the page
-# or a printed output scrolls sideways.
+# Loads each of ?pages= (comma-separated) in turn in a same-origin iframe ?width= pixels wide and
+# writes, once its scripts ran, what the reader sees into <pre id="probe"> (a JSON list, one entry a
+# page): the article's width, the figures' shown and natural widths, whether the page or a printed
+# output scrolls sideways.
 PROBE_PATH = "/__layout-probe.html"
 PROBE_HTML = """<!doctype html><html><body style="margin:0"><script>
-const q = new URLSearchParams(location.search), f = document.createElement('iframe');
+const q = new URLSearchParams(location.search), pages = q.get('pages').split(','), results = [];
+const f = document.createElement('iframe');
 f.style.cssText = 'border:0;height:900px;width:' + q.get('width') + 'px';
 f.addEventListener('load', () => setTimeout(() => {
   const d = f.contentDocument, w = d.defaultView, art = d.querySelector('.bd-article');
   const outputs = [...d.querySelectorAll('div.cell_output pre')].filter(p => p.clientWidth > 0);
-  const r = {viewport: w.innerWidth, page_width: d.documentElement.scrollWidth,
-             article: art.getBoundingClientRect().width,
-             figures: [...d.querySelectorAll('div.cell_output img')].map(i => [i.getBoundingClientRect().width, i.naturalWidth]),
-             outputs: outputs.length, outputs_scrolling: outputs.filter(p => p.scrollWidth > p.clientWidth + 1).length};
-  const out = document.createElement('pre'); out.id = 'probe'; out.textContent = JSON.stringify(r);
+  results.push({page: pages[results.length], viewport: w.innerWidth, page_width: d.documentElement.scrollWidth,
+                article: art.getBoundingClientRect().width,
+                figures: [...d.querySelectorAll('div.cell_output img')].map(i => [i.getBoundingClientRect().width, i.naturalWidth]),
+                outputs: outputs.length, outputs_scrolling: outputs.filter(p => p.scrollWidth > p.clientWidth + 1).length});
+  if (results.length < pages.length) { f.src = pages[results.length]; return; }
+  const out = document.createElement('pre'); out.id = 'probe'; out.textContent = JSON.stringify(results);
   document.body.appendChild(out);
-}, 3000));
-f.src = q.get('page'); document.body.appendChild(f);
+}, 1000));
+f.src = pages[0]; document.body.appendChild(f);
 </script></body></html>"""
 
 
@@ -254,6 +257,41 @@ def test_landing_page_has_the_readmes_running_teaching_and_citing_sections(built
     for heading in wanted:
         assert re.search(r"<h2>" + re.escape(html.escape(heading, quote=False)) + r"<a class=\"headerlink\"", index), heading
     assert "@inproceedings{butakov2025nine" in re.sub(r"<[^>]+>", "", index)  # the citation itself
+
+
+def test_landing_sections_and_links_are_taken_from_the_readme():
+    readme = textwrap.dedent("""\
+        ## Larger data
+        skipped
+        ## The two commands
+        ```bash
+        ## not a heading: inside a code block
+        make run
+        ```
+        See [the notes](CONTRIBUTING.md#checks), [notebook 01](notebooks/01_a.ipynb), [a site](https://x.org/a).
+
+        ![a screenshot
+        of the site](docs/screenshot.png)
+        ## Teaching with the course
+        teach
+        ## Citing
+        cite
+        """)
+    sections = site._readme_sections(readme)
+    assert [s.splitlines()[0] for s in sections] == ["## The two commands", "## Teaching with the course", "## Citing"]
+    assert "## not a heading" in sections[0] and "skipped" not in "".join(sections)
+    linked = site._relink(sections[0], CONFIG, {"notebooks/01_a.ipynb"})
+    assert f"[the notes]({catalog.github_url(CONFIG, 'CONTRIBUTING.md')})" in linked  # other files: on GitHub
+    assert "[notebook 01](notebooks/01_a.ipynb)" in linked and "[a site](https://x.org/a)" in linked
+    assert "screenshot" not in linked  # a picture of the repository is left out
+
+
+def test_figure_alt_text_is_the_caption_sentence():
+    caption = site._first_sentence("**What the figure shows.** Left: the $\\chi^2_d$ law of [the radius](#r). More.")
+    assert caption == "Left: the \\chi^2_d law of the radius."
+    assert site._figure_alt("03 · Title", 2, 1, caption) == "Figure 2 of 03 · Title: " + caption
+    assert site._figure_alt("03 · Title", 2, 2, "").startswith("Figures 2–3 of 03 · Title")
+    assert len(site._first_sentence("word " * 100)) <= 242
 
 
 def test_license_is_mit_by_the_course_authors():
@@ -420,15 +458,14 @@ def test_notebook_page_in_chromium(served, tmp_path):
     assert re.search(r'<button class="copybtn', dom), "no copy button on the code cells"
 
 
-def _probe(served: str, page: str, width: int, tmp: Path) -> dict:
+def _probe(served: str, pages: list[str], width: int, tmp: Path) -> list[dict]:
+    import json
     from urllib.parse import quote
 
-    dom, console = _render(f"{served}{PROBE_PATH}?width={width}&page={quote(page)}", tmp)
+    dom, console = _render(f"{served}{PROBE_PATH}?width={width}&pages={quote(','.join(pages))}", tmp)
     assert not _errors(console), console
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert found, "the layout probe wrote nothing"
-    import json
-
     return json.loads(html.unescape(found.group(1)))
 
 
@@ -449,18 +486,21 @@ def _widest_figure_notebook() -> Path:
 
 
 def test_figures_and_output_are_readable_at_desktop_and_phone_widths(served, tmp_path):
-    path = _widest_figure_notebook()
-    page = f"/notebooks/{path.stem}.html"
-    desktop = _probe(served, page, 1400, tmp_path / "desktop")
+    widest = f"/notebooks/{_widest_figure_notebook().stem}.html"
+    [desktop] = _probe(served, [widest], 1400, tmp_path / "desktop")
     # the theme's column was 848 px (figures 783 px) at every width >= 1200; the figures now get more
     assert desktop["article"] >= 940, desktop
     assert all(shown >= min(natural, 870) - 1 for shown, natural in desktop["figures"]), desktop
     assert desktop["page_width"] <= 1400 and desktop["outputs"] and desktop["outputs_scrolling"] == 0, desktop
-    phone = _probe(served, page, 390, tmp_path / "phone")
-    # at phone width nothing makes the page scroll sideways, and printed lines wrap in their box
-    assert phone["page_width"] <= 390, phone
-    assert phone["outputs"] and phone["outputs_scrolling"] == 0, phone
-    assert phone["figures"] and max(shown for shown, _ in phone["figures"]) <= 390, phone
+    # at phone width nothing makes a page scroll sideways (README tables and long names included), and
+    # printed lines wrap in their box
+    pages = ["/index.html", *(f"/notebooks/{p.stem}.html" for p in NOTEBOOKS)]
+    phone = _probe(served, pages, 390, tmp_path / "phone")
+    assert [r["page"] for r in phone] == pages
+    for r in phone:
+        assert r["page_width"] <= 390, r
+        assert r["outputs_scrolling"] == 0 and all(shown <= 390 for shown, _ in r["figures"]), r
+    assert all(r["outputs"] for r in phone[1:])
 
 
 def test_full_text_search_in_chromium(served, tmp_path):

@@ -101,7 +101,7 @@ def _plain(markdown: str) -> str:
     """Markdown as plain text, for an image's alt text: no markup, links by their text, TeX kept bare."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
     text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"[*_`$]+|\\[()\[\]]", "", text)
+    text = re.sub(r"[*`$]+|\\[()\[\]]", "", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
