@@ -229,6 +229,7 @@ def test_solutions_and_plumbing_cells_are_folded(built):
 def test_pages_link_the_student_copy_in_colab_the_source_and_a_download(built):
     for path in NOTEBOOKS:
         page = (built / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+        assert (ROOT / "notebooks" / "student" / path.name).exists()
         assert html.escape(catalog.colab_url(CONFIG, f"notebooks/student/{path.name}")) in page, path.name
         assert html.escape(catalog.github_url(CONFIG, f"notebooks/{path.name}")) in page, path.name  # the source
         assert f'href="../_sources/notebooks/{path.name}"' in page, path.name  # the download button
