@@ -2,7 +2,7 @@
 
 ``python -m nine_utils.course.site --out site`` (``make site``) stages the sources in a temporary
 folder — an ``index.md`` made of the README's title, introduction and notebook table and its
-running, teaching and citing sections, and a copy of every course notebook ``notebooks/NN_*.ipynb``
+findings, running, teaching and citing sections, and a copy of every course notebook ``notebooks/NN_*.ipynb``
 with its committed outputs (never executed) — builds them with Sphinx and writes the HTML to
 ``site/``. On the pages, solutions and plumbing cells are folded, figures have alt text and open in
 full size, and each page links its source on GitHub and its student copy in Colab; the download
@@ -35,10 +35,10 @@ SITE_MARK = "index.html"  # a folder holding this is a previous site (this one o
 _BADGE_RE = re.compile(rf"\[!\[([^\]]*)\]\((?:{re.escape(COLAB_BADGE)}|{re.escape(BINDER_BADGE)})\)\]\(")
 
 
-# the README's sections (level-2 headings) that follow the notebook table on the landing page: how to
-# run the course, work with and teach from the notebooks, and cite it
-LANDING_SECTIONS = re.compile(r"(the two commands|running|working with the notebooks|teaching|citing|how to cite)\b",
-                              re.I)
+# the README's sections (level-2 headings) that follow the notebook table on the landing page: what the
+# course finds, how to run it, work with and teach from the notebooks, and how to cite it
+LANDING_SECTIONS = re.compile(r"(what the course finds|the two commands|running|working with the notebooks|teaching"
+                              r"|citing|how to cite)\b", re.I)
 # cells folded on a page ("Show code cell source"): the exercises' solutions, and plumbing (the Colab
 # set-up, the parameter check, the results file)
 SOLUTION_TAG = "solution"
