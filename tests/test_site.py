@@ -62,6 +62,41 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        if self.path.startswith(PROBE_PATH):  # the layout probe (not part of the site)
+            body = PROBE_HTML.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+
+# Loads each of ?pages= (comma-separated) in turn in a same-origin iframe ?width= pixels wide and
+# writes, once its scripts ran, what the reader sees into <pre id="probe"> (a JSON list, one entry a
+# page): the article's width, the figures' shown and natural widths, whether the page or a printed
+# output scrolls sideways.
+PROBE_PATH = "/__layout-probe.html"
+PROBE_HTML = """<!doctype html><html><body style="margin:0"><script>
+const q = new URLSearchParams(location.search), pages = q.get('pages').split(','), results = [];
+const f = document.createElement('iframe');
+f.style.cssText = 'border:0;height:900px;width:' + q.get('width') + 'px';
+f.addEventListener('load', () => setTimeout(() => {
+  const d = f.contentDocument, w = d.defaultView, art = d.querySelector('.bd-article');
+  const outputs = [...d.querySelectorAll('div.cell_output pre')].filter(p => p.clientWidth > 0);
+  results.push({page: pages[results.length], viewport: w.innerWidth, page_width: d.documentElement.scrollWidth,
+                article: art.getBoundingClientRect().width,
+                figures: [...d.querySelectorAll('div.cell_output img')].map(i => [i.getBoundingClientRect().width, i.naturalWidth]),
+                outputs: outputs.length, outputs_scrolling: outputs.filter(p => p.scrollWidth > p.clientWidth + 1).length});
+  if (results.length < pages.length) { f.src = pages[results.length]; return; }
+  const out = document.createElement('pre'); out.id = 'probe'; out.textContent = JSON.stringify(results);
+  document.body.appendChild(out);
+}, 1000));
+f.src = pages[0]; document.body.appendChild(f);
+</script></body></html>"""
+
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
@@ -82,7 +117,10 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     assert first.keys() == second.keys()
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, f"files that differ between two builds: {differ}"
-    assert not {n for n in first if n.startswith((".buildinfo", ".doctrees", "_sources"))}
+    assert not {n for n in first if n.startswith((".buildinfo", ".doctrees"))}
+    # _sources/ holds only the downloads: the notebooks and the landing page's markdown
+    assert {n for n in first if n.startswith("_sources")} == {"_sources/index.md", *(
+        f"_sources/notebooks/{p.name}" for p in NOTEBOOKS)}
 
 
 def test_sidebar_lists_the_notebooks_in_order(built):
@@ -136,7 +174,167 @@ def test_site_needs_nothing_from_the_web_and_has_no_broken_local_links(built):
 
 
 # --------------------------------------------------------------------------------------------
+# what a learner reads: math, folded solutions, figures, links, downloads (issue 31)
+
+_MATH_OR_CODE = re.compile(
+    r'<(script|style|pre|code|textarea)\b.*?</\1>'  # code, printed output, scripts
+    r'|<span class="math notranslate nohighlight">.*?</span>'  # inline math, for MathJax
+    r'|<div class="math notranslate nohighlight">.*?</div>', re.S)  # display math
+_RAW_TEX = re.compile(r"\$|\\(?:[A-Za-z]+|[()\[\]{}])")
+
+
+def stray_tex(page_html: str) -> list[str]:
+    """Places in a page's text, outside math, code and output, with a ``$`` or a TeX command left raw.
+
+    Each place is given with the text around it. A ``$$`` formula that markdown-it did not take for a
+    display block shows up as ``$`` beside a math span, or as raw TeX between the dollars.
+    """
+    body = page_html.split('<article class="bd-article">', 1)[-1]  # the page's content, not the theme's
+    text = html.unescape(re.sub(r"<[^>]+>", " ", _MATH_OR_CODE.sub(" \N{WHITE SQUARE} ", body)))
+    return [re.sub(r"\s+", " ", text[max(0, m.start() - 80):m.end() + 40]).strip() for m in _RAW_TEX.finditer(text)]
+
+
+def test_every_formula_is_math_no_stray_dollars(built):
+    bad = {}
+    for page in [built / "index.html", *sorted((built / "notebooks").glob("*.html"))]:
+        places = stray_tex(page.read_text(encoding="utf-8"))
+        if places:
+            bad[str(page.relative_to(built))] = places
+    assert not bad, "raw TeX or a stray $ beside rendered math (a `$$` block the parser did not take):\n" + "\n".join(
+        f"  {name}: ... {place} ..." for name, places in bad.items() for place in places)
+
+
+def _code_cells_on_page(page_html: str) -> list[str]:
+    """The page's code cells (``div.cell``), in order: myst-nb renders every code cell as one."""
+    return re.split(r'<div class="cell(?: [^"]*)? docutils container">', page_html)[1:]
+
+
+def test_solutions_and_plumbing_cells_are_folded(built):
+    for path in NOTEBOOKS:
+        page = (built / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+        code = [c for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "code"]
+        cells = _code_cells_on_page(page)
+        assert len(cells) == len(code), path.name
+        for i, (cell, shown) in enumerate(zip(code, cells)):
+            tags = cell.metadata.get("tags", [])
+            plumbing = ("colab-setup" in tags or "hide-input" in tags
+                        or re.search(r"\b(check_parameters|save_results)\(", cell.source))
+            folded = re.search(r'<details class="[^"]*\bhide above-input', shown.split('<div class="cell_output', 1)[0])
+            assert bool(folded) == bool(plumbing or "solution" in tags), f"{path.name}, code cell {i}: {cell.source[:80]!r}"
+            if "solution" in tags:
+                assert "Show the solution" in shown, f"{path.name}, code cell {i}"
+        assert sum("solution" in c.metadata.get("tags", []) for c in code) >= 1, path.name
+
+
+def test_pages_link_the_student_copy_in_colab_the_source_and_a_download(built):
+    for path in NOTEBOOKS:
+        page = (built / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+        assert (ROOT / "notebooks" / "student" / path.name).exists()
+        assert html.escape(catalog.colab_url(CONFIG, f"notebooks/student/{path.name}")) in page, path.name
+        assert html.escape(catalog.github_url(CONFIG, f"notebooks/{path.name}")) in page, path.name  # the source
+        assert f'href="../_sources/notebooks/{path.name}"' in page, path.name  # the download button
+        assert (built / "_sources" / "notebooks" / path.name).read_bytes() == path.read_bytes()  # the committed file
+        assert 'src="../_static/copybutton.js' in page and (built / "_static" / "copybutton.js").exists()
+
+
+def test_figures_have_alt_text_and_open_full_size(built):
+    for path in NOTEBOOKS:
+        page = (built / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+        figures = re.findall(r'(<a [^>]*href="([^"]+)"[^>]*>)?<img alt="([^"]*)" src="(\.\./_images/[0-9a-f]+\.png)"', page)
+        assert figures, path.name
+        for k, (link, href, alt, src) in enumerate(figures, start=1):
+            assert href == src, f"{path.name}: figure {k} is not a link to its full-size image"
+            assert alt.startswith(f"Figure {k} of {path.stem[:2]}") and not alt.endswith(".png"), (path.name, alt)
+            assert len(alt) > 40, (path.name, alt)  # with the first sentence of the text after the figure
+
+
+def test_landing_page_has_the_readmes_running_teaching_and_citing_sections(built):
+    index = (built / "index.html").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    wanted = [h for h in re.findall(r"^## (.+)$", readme, re.M) if site.LANDING_SECTIONS.match(h)]
+    assert any(re.match(r"(?i)the two commands|running", h) for h in wanted), wanted
+    assert any(re.match(r"(?i)teaching", h) for h in wanted), wanted
+    assert any(re.match(r"(?i)citing|how to cite", h) for h in wanted), wanted
+    for heading in wanted:
+        assert re.search(r"<h2>" + re.escape(html.escape(heading, quote=False)) + r"<a class=\"headerlink\"", index), heading
+    assert "@inproceedings{butakov2025nine" in re.sub(r"<[^>]+>", "", index)  # the citation itself
+
+
+def test_landing_sections_and_links_are_taken_from_the_readme():
+    readme = textwrap.dedent("""\
+        ## Larger data
+        skipped
+        ## The two commands
+        ```bash
+        ## not a heading: inside a code block
+        make run
+        ```
+        See [the notes](CONTRIBUTING.md#checks), [notebook 01](notebooks/01_a.ipynb), [a site](https://x.org/a).
+
+        ![a screenshot
+        of the site](docs/screenshot.png)
+        ## Teaching with the course
+        teach
+        ## Citing
+        cite
+        """)
+    sections = site._readme_sections(readme)
+    assert [s.splitlines()[0] for s in sections] == ["## The two commands", "## Teaching with the course", "## Citing"]
+    assert "## not a heading" in sections[0] and "skipped" not in "".join(sections)
+    linked = site._relink(sections[0], CONFIG, {"notebooks/01_a.ipynb"})
+    assert f"[the notes]({catalog.github_url(CONFIG, 'CONTRIBUTING.md')})" in linked  # other files: on GitHub
+    assert "[notebook 01](notebooks/01_a.ipynb)" in linked and "[a site](https://x.org/a)" in linked
+    assert "screenshot" not in linked  # a picture of the repository is left out
+
+
+def test_figure_alt_text_is_the_caption_sentence():
+    caption = site._first_sentence("**What the figure shows.** Left: the $\\chi^2_d$ law of [the radius](#r). More.")
+    assert caption == "Left: the \\chi^2_d law of the radius."
+    assert site._figure_alt("03 · Title", 2, 1, caption) == "Figure 2 of 03 · Title: " + caption
+    assert site._figure_alt("03 · Title", 2, 2, "").startswith("Figures 2–3 of 03 · Title")
+    assert len(site._first_sentence("word " * 100)) <= 242
+
+
+def test_license_is_mit_by_the_course_authors():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "the NINE course authors" in text
+    assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_site_ships_no_source_maps_or_unrendered_templates(built):
+    files = [p for p in built.rglob("*") if p.is_file()]
+    names = [str(p.relative_to(built)) for p in files]
+    assert not [n for n in names if n.endswith((".map", "_t", ".po", ".mo"))], names
+    assert not [n for n in names if n.startswith("_static/") and n.endswith(".html")]  # template fragments
+    assert not [p.name for p in files if p.suffix in {".js", ".css"} and b"sourceMappingURL=" in p.read_bytes()]
+    assert not [p.name for p in files if p.suffix == ".html" and re.search(rb"\{%-? ", p.read_bytes())]  # Jinja
+
+
+# --------------------------------------------------------------------------------------------
 # a one-notebook course: never executed, refused without outputs
+
+
+# The two shapes of display math that rendered as raw TeX between stray dollars (issue 31): a `$$`
+# block right under a list item's text, with no blank line before it (notebook 03's "Which critic
+# for NINE" before 12b3135, and notebook 07's recipe, step 2).
+LIST_ITEM_FORMULAS = r"""Two critics:
+
+- the **channel critic**, the channel's own log density ratio,
+$$
+T(a, b) = -\frac{\lVert b - a\rVert^2}{2\sigma^2} + \frac d2\log\Big(1+\frac1{\sigma^2}\Big).
+$$
+It has no parameters.
+- DIM's critic, unchanged.
+
+The recipe:
+
+1. train an encoder;
+2. **freeze** it and train a decoder $g$,
+$$
+\min_g\; \frac1N \sum_{i=1}^N \sum_{p=1}^{64} \mathrm{BCE}\big(g(f(x_i))_p,\; x_{i,p}\big);
+$$
+3. sample $z \sim \mathcal N(0, I)$.
+"""
 
 
 def _tiny_course(root: Path, code: str, output: str | None) -> Path:
@@ -158,7 +356,7 @@ def _tiny_course(root: Path, code: str, output: str | None) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(
                     "# 01 · Alpha: a subtitle\n\n**Learning goals.** After this notebook you can\n\n"
-                    "- bound $I(X;Y) \\le \\log N$."),
+                    "- bound $I(X;Y) \\le \\log N$.\n\n" + LIST_ITEM_FORMULAS),
                 nbformat.v4.new_code_cell(code)]
     if output is not None:
         nb.cells[1].execution_count = 1
@@ -184,6 +382,9 @@ def test_build_shows_stored_outputs_and_never_executes(tmp_path, monkeypatch):
     page = (tmp_path / "site" / "notebooks" / "01_alpha.html").read_text(encoding="utf-8")
     assert "stored output 4242" in page and "fresh output</" not in page
     assert not marker.exists()
+    # a `$$` formula under a list item is display math, with no dollar or raw TeX left beside it
+    assert page.count('<div class="math notranslate nohighlight">') == 2 and "x_{i,p}" in page
+    assert not stray_tex(page), stray_tex(page)
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "Not on the site" not in index  # the README up to its table only
     assert "https://github.com/someone/tiny/blob/dev/notebooks/student/01_alpha.ipynb" in index
@@ -255,6 +456,52 @@ def test_notebook_page_in_chromium(served, tmp_path):
     dom, console = _render(f"{served}/notebooks/{NOTEBOOKS[0].stem}.html", tmp_path)
     _check_page(dom, console)
     assert "launch-buttons" in dom and "colab.research.google.com" in dom
+    assert re.search(r'<button class="copybtn', dom), "no copy button on the code cells"
+
+
+def _probe(served: str, pages: list[str], width: int, tmp: Path) -> list[dict]:
+    import json
+    from urllib.parse import quote
+
+    dom, console = _render(f"{served}{PROBE_PATH}?width={width}&pages={quote(','.join(pages))}", tmp)
+    assert not _errors(console), console
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the layout probe wrote nothing"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _widest_figure_notebook() -> Path:
+    """The notebook with the most multi-panel figures (width / height >= 2.5), whose page this checks."""
+    import base64
+    import struct
+
+    def wide(path: Path) -> int:
+        n = 0
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            for o in cell.get("outputs", []):
+                if "image/png" in o.get("data", {}):
+                    w, h = struct.unpack(">II", base64.b64decode(o["data"]["image/png"])[16:24])  # the PNG's IHDR
+                    n += w / h >= 2.5
+        return n
+    return max(NOTEBOOKS, key=wide)
+
+
+def test_figures_and_output_are_readable_at_desktop_and_phone_widths(served, tmp_path):
+    widest = f"/notebooks/{_widest_figure_notebook().stem}.html"
+    [desktop] = _probe(served, [widest], 1400, tmp_path / "desktop")
+    # the theme's column was 848 px (figures 783 px) at every width >= 1200; the figures now get more
+    assert desktop["article"] >= 940, desktop
+    assert all(shown >= min(natural, 870) - 1 for shown, natural in desktop["figures"]), desktop
+    assert desktop["page_width"] <= 1400 and desktop["outputs"] and desktop["outputs_scrolling"] == 0, desktop
+    # at phone width nothing makes a page scroll sideways (README tables and long names included), and
+    # printed lines wrap in their box
+    pages = ["/index.html", *(f"/notebooks/{p.stem}.html" for p in NOTEBOOKS)]
+    phone = _probe(served, pages, 390, tmp_path / "phone")
+    assert [r["page"] for r in phone] == pages
+    for r in phone:
+        assert r["page_width"] <= 390, r
+        assert r["outputs_scrolling"] == 0 and all(shown <= 390 for shown, _ in r["figures"]), r
+    assert all(r["outputs"] for r in phone[1:])
 
 
 def test_full_text_search_in_chromium(served, tmp_path):
