@@ -13,6 +13,7 @@ from nine_utils.disentanglement import (
     discretize,
     mig,
     random_rotation,
+    rank_transform,
 )
 
 N, K, N_TRAIN = 3000, 4, 2000
@@ -107,6 +108,39 @@ def test_mig_under_monotone_transforms_of_codes(factors):
     a, b = mig(ints, ints), mig(z, ints)
     assert a.score >= 0.99
     assert abs(a.score - b.score) <= 1e-12
+
+
+def test_rank_transform_is_the_empirical_cdf():
+    z = np.array([[3.0, -1.0], [1.0, 5.0], [2.0, 5.0], [10.0, 0.0]])
+    u = rank_transform(z)
+    assert u.shape == (4, 2) and u.dtype == np.float64
+    np.testing.assert_allclose(u[:, 0], (np.array([3, 1, 2, 4]) - 0.5) / 4)
+    np.testing.assert_allclose(u[:, 1], (np.array([1, 3.5, 3.5, 2]) - 0.5) / 4)  # a tie shares rank 3.5
+    g = np.random.default_rng(2).standard_normal((1000, 3))
+    ug = rank_transform(torch.as_tensor(g))
+    assert ug.min() > 0 and ug.max() < 1
+    np.testing.assert_allclose(np.sort(ug, axis=0), np.tile((np.arange(1, 1001)[:, None] - 0.5) / 1000, (1, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        rank_transform(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="shape"):
+        rank_transform(np.arange(5.0))
+
+
+def test_mig_of_ranks_is_invariant_to_every_monotone_map(factors):
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(4)
+    z = factors @ random_rotation(K, rng) * 0.3 + factors  # partly mixed codes
+    ref = mig(rank_transform(z), factors)
+    # increasing maps give the same ranks: identical; a decreasing one mirrors the bins: the same up to rounding
+    bent = np.column_stack([np.exp(3 * z[:, 0]), z[:, 1] ** 3, np.arctan(5 * z[:, 2]), -z[:, 3]])
+    same = mig(rank_transform(bent), factors)
+    np.testing.assert_allclose(same.mutual_info, ref.mutual_info, atol=1e-12)
+    assert same.score == pytest.approx(ref.score, abs=1e-12)
+    # a Gaussian code and its uniform image Phi(z): the same ranks, while raw MIG's equal-width bins differ
+    g = norm.ppf(np.clip(factors, 1e-6, 1 - 1e-6))
+    assert mig(rank_transform(g), factors).score == pytest.approx(mig(rank_transform(norm.cdf(g)), factors).score, abs=1e-12)
+    assert abs(mig(g, factors).score - mig(norm.cdf(g), factors).score) > 0.05
 
 
 def test_mig_duplicated_code_has_no_gap(factors):
