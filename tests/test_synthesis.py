@@ -162,3 +162,28 @@ def test_plumbing_cells_are_folded(path):
                                       or "colab-setup" in c.metadata.get("tags", [])):
             assert "hide-input" in c.metadata.get("tags", []), f"{path.stem}: plumbing cell {i} is not tagged hide-input"
             assert c.metadata.get("jupyter", {}).get("source_hidden"), f"{path.stem}: plumbing cell {i} is not collapsed"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's and myst's slug of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_notebooks_reach_a_heading():
+    """A link such as ``09_appendix.ipynb#generator-draw-order`` names a notebook and a heading that exist."""
+    by_name = {p.name: p for p in NOTEBOOKS}
+    anchors = {}
+    for name, p in by_name.items():
+        nb = nbformat.read(str(p), as_version=4)
+        anchors[name] = {_anchor(line.lstrip("#")) for c in nb.cells if c.cell_type == "markdown"
+                         for line in c.source.splitlines() if line.startswith("#")}
+    links = 0
+    for p in NOTEBOOKS:
+        for c in nbformat.read(str(p), as_version=4).cells:
+            if c.cell_type != "markdown":
+                continue
+            for target, anchor in re.findall(r"\]\((\d\d_\w+\.ipynb)#([\w\-]+)\)", c.source):
+                links += 1
+                assert target in by_name, f"{p.stem} links to {target}, which does not exist"
+                assert anchor in anchors[target], f"{p.stem} links to {target}#{anchor}, which has no such heading"
+    assert links, "no link between notebooks was found: the pattern is wrong"
