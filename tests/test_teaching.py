@@ -134,7 +134,7 @@ def test_nav_links_neighbours_and_badges(tiny):
     assert "*last notebook*" in second.cells[0].source
 
     # the Colab cell comes right after the title cell; every other cell is untouched
-    assert first.cells[1].metadata["tags"] == [nav.COLAB_TAG]
+    assert first.cells[1].metadata == nav.COLAB_METADATA  # tagged colab-setup and hide-input, collapsed
     assert first.cells[1].source == nav.colab_cell_source(catalog.load_config(tiny))
     assert [c.source for c in first.cells[2:]] == [c.source for c in _tiny_notebook("01", "Alpha").cells[1:]]
 
@@ -202,7 +202,7 @@ def test_nav_block_and_colab_cell_are_current(path):
     nb = _read(path)
     assert catalog.dumps(nav.apply_nav(nb, entries, i, CONFIG)) == path.read_text(), (
         f"{path.name}: links, badges or Colab cell out of date; run `make nav`")
-    assert nb.cells[1].metadata.get("tags") == [nav.COLAB_TAG]
+    assert nb.cells[1].metadata == nav.COLAB_METADATA
 
 
 def test_readme_table_is_current():

@@ -23,13 +23,15 @@ from .paths import repo_root
 README_START = "<!-- notebooks:start -->"
 README_END = "<!-- notebooks:end -->"
 COLAB_TAG = "colab-setup"
+# the Colab cell is plumbing: the book theme folds cells tagged hide-input, and JupyterLab collapses it
+COLAB_METADATA = {"tags": [COLAB_TAG, "hide-input"], "jupyter": {"source_hidden": True}}
 COLAB_CELL_ID = "colab-setup"
 
 Variant = Literal["course", "student", "site"]
 
 _README_RE = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
 
-__all__ = ["NAV_START", "NAV_END", "README_START", "README_END", "COLAB_TAG", "Variant", "strip_nav", "nav_block",
+__all__ = ["NAV_START", "NAV_END", "README_START", "README_END", "COLAB_TAG", "COLAB_METADATA", "Variant", "strip_nav", "nav_block",
            "with_nav", "colab_cell_source", "apply_nav", "readme_table", "update_readme", "write_nav"]
 
 
@@ -122,7 +124,7 @@ def colab_cell_source(config: KitConfig) -> str:
 def _new_colab_cell(config: KitConfig) -> NotebookNode:
     cell = nbformat.v4.new_code_cell(colab_cell_source(config))
     cell.id = COLAB_CELL_ID
-    cell.metadata = nbformat.from_dict({"tags": [COLAB_TAG]})
+    cell.metadata = nbformat.from_dict(copy.deepcopy(COLAB_METADATA))
     return cell
 
 
@@ -156,6 +158,7 @@ def apply_nav(nb: NotebookNode, entries: list[NotebookInfo], index: int, config:
         for i in reversed(found):
             del nb.cells[i]
         cell.source = colab_cell_source(config)
+        cell.metadata.update(nbformat.from_dict(copy.deepcopy(COLAB_METADATA)))
         nb.cells.insert(1, cell)
     return nb
 
