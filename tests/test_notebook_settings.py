@@ -1,15 +1,16 @@
 """Bad run settings fail in each notebook's parameter-check cell, before any work.
 
 Every notebook runs with its smoke parameters plus, all at once, a misspelled parameter name, a
-batch of 1, a results_dir below a regular file (so it cannot be created) and, on a machine
-without CUDA, ``device = "cuda"``. The run must fail in the cell that calls
+batch of 1, a results_dir below a regular file (so it cannot be created), where it has one an
+unknown ``dataset`` (the message lists the known ones) and, on a machine without CUDA,
+``device = "cuda"``. The run must fail in the cell that calls
 ``course.check_parameters``, with one message naming each bad setting, and no later cell may run.
 (A file of its own, so that pytest-xdist's ``--dist loadfile`` can run it beside the smoke runs.)
 """
 
 import pytest
 
-from nine_utils.course.runner import execute, nine_metadata, notebook_paths
+from nine_utils.course.runner import execute, nine_metadata, notebook_defaults, notebook_paths
 
 NOTEBOOKS = notebook_paths()
 
@@ -35,6 +36,8 @@ def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("results_dir cannot be a folder below a file")
     bad = {"no_such_parameter": 1, "results_dir": str(blocker / "results"), **({batch: 1} if batch else {})}
+    if "dataset" in notebook_defaults(path):
+        bad["dataset"] = "nope"
     if not torch.cuda.is_available():
         bad["device"] = "cuda"
     params = {**nine_metadata(path)["smoke_parameters"], **bad}
@@ -44,6 +47,8 @@ def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
     assert err.value.ename == "ValueError", f"{err.value.ename}: {err.value.evalue}"
     for name in bad:
         assert name in err.value.evalue, f"the checker's message does not name {name!r}: {err.value.evalue}"
+    if "dataset" in bad:
+        assert "'nope'" in err.value.evalue and "'digits', 'mnist', 'fashion_mnist'" in err.value.evalue
     ran = nbformat.read(str(out), as_version=4)
     failed = [i for i, c in enumerate(ran.cells)
               if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]

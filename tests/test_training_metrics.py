@@ -389,3 +389,42 @@ def test_curve_summary_reads_checkpoints_in_any_order_and_refuses_repeats():
     assert out == nu.curve_summary(epochs, per_seed, total_epochs=12)
     with pytest.raises(ValueError, match="epochs must not repeat a checkpoint"):
         nu.curve_summary([2, 2], [[1.0, 2.0]], total_epochs=4)
+
+
+# ------------------------------------------------------------------ a whole seeded pipeline, twice
+
+def _pipeline(seed, n=256):
+    """What notebook 06 does per seed, small: three encoders on digits views, then the joint statistics."""
+    x = digits_split(seed=0).x_train[:n]
+
+    def run(s):
+        out = {}
+        for name in ("nine", "dim", "dim_learned"):
+            seed_everything(s)
+            model = MLPEncoder(64, 2, hidden=32)
+            if name == "nine":
+                head = nu.GaussianNINEHead(2, 0.3)
+                model, critic = nn.Sequential(model, head), head.critic()
+            elif name == "dim":
+                critic = SeparableCritic(2, kind="dot", normalize=True, temperature=0.2)
+            else:
+                critic = SeparableCritic(2, kind="bilinear", hidden=16, normalize=False)
+            train_infomax(model, critic, x, TwoViewAugment(noise=0.2), epochs=1, batch_size=64, seed=s,
+                          device="cpu", progress=False)
+            z = embed(model, x).double().numpy()
+            rep = nu.dm_report(z, metrics=["ks", "radial", "c2st", "calibration"], n_draws=100, seed=seed,
+                               fit="standardize", n_fit=n)
+            out.update({f"{m}_{name}": r.statistic for m, r in rep.items()})
+            out.update({f"{m}_floor_{name}": r.floor for m, r in rep.items()})
+        return out
+
+    return nu.over_seeds(run, 2, seed=seed)
+
+
+def test_a_seeded_pipeline_gives_the_same_numbers_twice():
+    """The notebooks' determinism in one process (notebook 02 is also rerun whole by test_notebooks.py):
+    digits, views, NINE's head and channel critic, the cosine and learned critics, over_seeds and every joint
+    statistic with its floor give the same numbers for the same seed, and others for another."""
+    a, b, c = _pipeline(5), _pipeline(5), _pipeline(6)
+    assert a.runs == b.runs
+    assert a.runs != c.runs
