@@ -24,9 +24,7 @@ import re
 import signal
 import sys
 import threading
-import time
 import traceback
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -48,16 +46,14 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasatt
 
 @dataclasses.dataclass
 class Run:
-    """One combination of the grid and its outcome: ``status`` is ``pending``, ``ok``, ``skipped``, ``failed``,
-    ``interrupted``, ``left running`` (on a Dask worker) or ``not run``; ``rerun`` says why valid-looking
-    results were not reused."""
+    """One combination and its outcome: ``status`` is ``pending``, ``ok``, ``skipped``, ``failed``, ``interrupted``,
+    ``left running`` (on a Dask worker) or ``not run``; ``rerun`` says why existing results were not reused."""
 
     run_id: str
     parameters: dict[str, Any]
     directory: Path
     stem: str
     status: str = "pending"
-    seconds: float = 0.0
     error: str = ""
     rerun: str = ""
 
@@ -82,16 +78,16 @@ class SweepReport:
 
     def summary(self) -> str:
         """The counts, then one line per rerun and per failure."""
-        n = Counter(o.status for o in self.outcomes)
-        head = f"sweep {self.name!r}: {n['ok']} ran, {n['skipped']} skipped (valid results exist), {n['failed']} failed"
+        n = [o.status for o in self.outcomes].count
+        head = f"sweep {self.name!r}: {n('ok')} ran, {n('skipped')} skipped (valid results exist), {n('failed')} failed"
         if self.interrupted:
-            head += f"; INTERRUPTED: {n['interrupted']} stopped while running, {n['not run']} not run"
-            if n["left running"]:
-                head += (f", {n['left running']} left running on Dask workers (Dask cannot stop a running task; "
+            head += f"; INTERRUPTED: {n('interrupted')} stopped while running, {n('not run')} not run"
+            if n("left running"):
+                head += (f", {n('left running')} left running on Dask workers (Dask cannot stop a running task; "
                          "their results files may still appear)")
             head += f" ({signal.Signals(self.signal).name})" if self.signal != signal.SIGINT else ""
         return "\n".join([f"{head} -> {self.directory}"]
-                         + [f"  rerun {o.run_id}: {o.rerun}" for o in self.outcomes 
+                         + [f"  rerun {o.run_id}: {o.rerun}" for o in self.outcomes
                             if o.rerun and o.status != "not run"]
                          + [f"  FAILED {o.run_id}: {o.error}  (executed notebook kept in {o.directory})"
                             for o in self.failed])
@@ -197,7 +193,7 @@ def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping
             on_kernel: Callable[[int], None] | None = None) -> Run:
     """Execute one run with papermill (``on_kernel`` gets the kernel's pid) and return it with its status; never
     raises. It succeeds only if it writes results that record its parameters (:func:`stale_reason`)."""
-    start, error_file, parameters = time.perf_counter(), run.directory / "error.txt", {**fixed, **run.parameters}
+    error_file, parameters = run.directory / "error.txt", {**fixed, **run.parameters}
     try:
         run.directory.mkdir(parents=True, exist_ok=True)
         run.results_file.unlink(missing_ok=True)  # a failed run leaves no stale results beside its error
@@ -208,14 +204,13 @@ def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping
             raise RuntimeError(f"the notebook finished without writing {run.results_file.name}")
         if reason := stale_reason(run.results_file, parameters, defaults, source_hash(notebook)):
             raise RuntimeError(f"the run's results do not match its parameters: {reason}")
-        return dataclasses.replace(run, status="ok", seconds=time.perf_counter() - start)
+        return dataclasses.replace(run, status="ok")
     except Exception as exc:  # a failed run must not stop the sweep
         last = next((ln for ln in reversed(str(exc).strip().splitlines()) if ln.strip()), type(exc).__name__)
         with contextlib.suppress(OSError):
             run.results_file.unlink(missing_ok=True)
             error_file.write_text("".join(traceback.format_exception(exc)))
-        return dataclasses.replace(run, status="failed", seconds=time.perf_counter() - start,
-                                   error=f"{type(exc).__name__}: {last[:300]}")
+        return dataclasses.replace(run, status="failed", error=f"{type(exc).__name__}: {last[:300]}")
 
 
 def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: str | None = None,
@@ -237,10 +232,10 @@ def run_sweep(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, name: 
     if not (defaults := notebook_defaults(nb)):
         raise ValueError(f"{nb.name} has no cell tagged 'parameters'")
     for key in [*grid, *fixed]:
-        if key == "results_dir" or key not in defaults:
-            raise ValueError("results_dir is set by the sweep (one folder per run) and cannot be swept"
-                             if key == "results_dir" else
-                             f"unknown parameter {key!r} for {nb.name}; its parameters are: "
+        if key == "results_dir":
+            raise ValueError("results_dir is set by the sweep (one folder per run) and cannot be swept")
+        if key not in defaults:
+            raise ValueError(f"unknown parameter {key!r} for {nb.name}; its parameters are: "
                              f"{', '.join(sorted(defaults))}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", sweep_name := name or nb.stem):
         raise ValueError(f"sweep name {sweep_name!r} may hold only letters, digits, '.', '_' and '-'")
@@ -304,10 +299,10 @@ def _raise_stopped(signum: int, frame: Any) -> None:
 
 
 @contextlib.contextmanager
-def _signals_as_interrupt(handler: Callable[[int, Any], None] | int = _raise_stopped) -> Iterator[None]:
-    """In the main thread, SIGTERM and SIGHUP call ``handler`` (raise :class:`Stopped`: Ctrl-C's path) inside."""
+def _signals_as_interrupt() -> Iterator[None]:
+    """In the main thread, SIGTERM and SIGHUP raise :class:`Stopped` inside, so the sweep takes Ctrl-C's path."""
     in_main = threading.current_thread() is threading.main_thread()
-    saved = {n: signal.signal(n, handler) for n in STOP_SIGNALS} if in_main else {}
+    saved = {n: signal.signal(n, _raise_stopped) for n in STOP_SIGNALS} if in_main else {}
     try:
         yield
     finally:
@@ -317,11 +312,8 @@ def _signals_as_interrupt(handler: Callable[[int, Any], None] | int = _raise_sto
 
 def _run_all(nb: Path, todo: list[Run], fixed: dict[str, Any], defaults: dict[str, Any], jobs: int, client: Any,
              record: Callable[[Run], None], done: dict[str, Run]) -> None:
-    """Run ``todo`` in ``jobs`` threads, or on Dask's ``client``, calling ``record`` with each outcome.
-
-    On Ctrl-C (re-raised) the queued runs are cancelled (``"not run"``). Locally the running kernels are
-    killed (``"interrupted"``), so their threads end; Dask cannot stop a task on a worker (``"left running"``).
-    """
+    """Run ``todo`` in ``jobs`` threads or on Dask's ``client``, ``record`` each outcome. On Ctrl-C (re-raised) the
+    queued runs are cancelled, the running kernels killed; Dask cannot stop a task on a worker: "left running"."""
     kernels: dict[str, int | None] = {}  # run id -> its kernel's pid (None until it started)
     stopping = threading.Event()
 
@@ -348,22 +340,24 @@ def _run_all(nb: Path, todo: list[Run], fixed: dict[str, Any], defaults: dict[st
             for fut in wait(list(futures)):
                 record(fut.result())
         except KeyboardInterrupt:
-            with _signals_as_interrupt(signal.SIG_IGN):  # a second SIGTERM must not cut the clean-up short
-                stopping.set()
-                running, stopped = set(kernels), "interrupted"
-                if client is not None:
-                    try:  # the tasks the workers are executing now, not those queued
-                        keys = {k for ks in client.run(lambda dask_worker: [t.key for t in dask_worker.state.executing])
-                                .values() for k in ks}
-                    except Exception:  # the scheduler is gone: say nothing stopped that may not have
-                        keys = {fut.key for fut in futures}
-                    running, stopped = {r.run_id for fut, r in futures.items() if fut.key in keys}, "left running"
-                for fut, r in futures.items():
-                    fut.cancel()
-                    done.setdefault(r.run_id, dataclasses.replace(
-                        r, status=stopped if r.run_id in running else "not run"))
-                for pid in list(kernels.values()):
-                    _kill(pid)
+            if threading.current_thread() is threading.main_thread():  # a second SIGTERM must not cut it short
+                for n in STOP_SIGNALS:
+                    signal.signal(n, signal.SIG_IGN)
+            stopping.set()
+            running, stopped = set(kernels), "interrupted"
+            if client is not None:
+                try:  # the tasks the workers are executing now, not those queued
+                    keys = {k for ks in client.run(lambda dask_worker: [t.key for t in dask_worker.state.executing])
+                            .values() for k in ks}
+                except Exception:  # the scheduler is gone: say nothing stopped that may not have
+                    keys = {fut.key for fut in futures}
+                running, stopped = {r.run_id for fut, r in futures.items() if fut.key in keys}, "left running"
+            for fut, r in futures.items():
+                fut.cancel()
+                done.setdefault(r.run_id, dataclasses.replace(
+                    r, status=stopped if r.run_id in running else "not run"))
+            for pid in list(kernels.values()):
+                _kill(pid)
             raise
 
 
