@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from .._checks import check_choice, check_positive_int
 from .paths import repo_root, resolve_from_root
 from .results import source_hash
-from .runner import NO_DEFAULT, execute, notebook_defaults
+from .runner import NO_DEFAULT, execute, notebook_defaults, smoke_parameters
 
 SWEEPS_DIR = "results/sweeps"
 MANIFEST = "sweep.json"
@@ -83,8 +83,7 @@ class SweepReport:
         if self.interrupted:
             head += f"; INTERRUPTED: {n('interrupted')} stopped while running, {n('not run')} not run"
             if n("left running"):
-                head += (f", {n('left running')} left running on Dask workers (Dask cannot stop a running task; "
-                         "their results files may still appear)")
+                head += f", {n('left running')} left running on Dask workers (their results may still appear)"
             head += f" ({signal.Signals(self.signal).name})" if self.signal != signal.SIGINT else ""
         return "\n".join([f"{head} -> {self.directory}"]
                          + [f"  rerun {o.run_id}: {o.rerun}" for o in self.outcomes
@@ -475,12 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         nb = resolve_notebook(args.notebook)
         grid = parse_grid(args.param, args.grid)
-        fixed: dict[str, Any] = {}
-        if args.smoke:
-            from .runner import smoke_parameters
-
-            fixed.update({k: v for k, v in smoke_parameters(nb).items() if k not in grid and k != "results_dir"})
-        fixed.update({k: parse_value(v) for k, v in args.set})
+        smoke = smoke_parameters(nb) if args.smoke else {}
+        fixed = {**{k: v for k, v in smoke.items() if k not in grid and k != "results_dir"},
+                 **{k: parse_value(v) for k, v in args.set}}
         report = run_sweep(nb, grid, name=args.name, fixed=fixed, jobs=args.jobs, force=args.force,
                            executor=args.executor, scheduler=args.scheduler, sweeps_dir=args.sweeps_dir,
                            connect_timeout=args.connect_timeout)
