@@ -11,7 +11,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import nbformat
 
@@ -21,7 +21,6 @@ SMOKE_RESULTS_DIR = "results/smoke"
 COMMITTED_RESULTS_DIR = "results/committed"  # `refresh` keeps each results file here (tracked), for 08 and the README
 KERNEL_START_ATTEMPTS = 3
 NO_DEFAULT = object()  # what notebook_defaults gives for a default that is not a Python literal
-T = TypeVar("T")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -57,7 +56,7 @@ def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
     return defaults
 
 
-def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
+def retry_kernel_start(start: Callable[..., Any], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., Any]:
     """``start`` (e.g. ``papermill.execute_notebook``), called again while it raises "Kernel died before replying
     to kernel_info", up to ``attempts`` tries in all; any other error is raised at once.
 
@@ -68,38 +67,16 @@ def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATT
         raise ValueError(f"attempts must be at least 1, got {attempts}")
 
     @functools.wraps(start)
-    def started(*args: Any, **kwargs: Any) -> T:
-        for attempt in range(1, attempts + 1):
+    def started(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(attempts - 1):
             try:
                 return start(*args, **kwargs)
             except RuntimeError as exc:
-                if attempt == attempts or "Kernel died before replying to kernel_info" not in str(exc):
+                if "Kernel died before replying to kernel_info" not in str(exc):
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return start(*args, **kwargs)
 
     return started
-
-
-def _kernel_manager(env: dict[str, str], cwd: str | None, on_kernel: Callable[[int], None] | None) -> type:
-    """A kernel manager class whose kernel gets ``env`` and starts in ``cwd``, with nothing process-wide changed
-    (papermill's ``cwd`` would ``chdir`` the process), encrypted with CurveZMQ where supported (else ipykernel
-    warns); ``on_kernel`` gets the kernel's process id."""
-    import zmq
-    from jupyter_client import AsyncKernelManager
-
-    encrypt = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
-
-    class RunKernelManager(AsyncKernelManager):
-        def __init__(self, **kw: Any) -> None:
-            super().__init__(**({"transport_encryption": "auto"} if encrypt else {}), **kw)
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            kw["env"] = {**(kw.get("env") or os.environ), **env}
-            await super()._async_launch_kernel(kernel_cmd, **kw, **({"cwd": cwd} if cwd else {}))
-            if on_kernel is not None:
-                on_kernel(self.provisioner.pid)
-
-    return RunKernelManager
 
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
@@ -113,16 +90,30 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
     that died while starting is started again (:func:`retry_kernel_start`).
     """
     import papermill as pm  # slow to import
+    import zmq
+    from jupyter_client import AsyncKernelManager
 
     from .results import SOURCE_HASH_ENV, source_hash
 
     path, output = Path(path).resolve(), Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = {**({} if progress_bars else {"TQDM_DISABLE": "1"}), **({SOURCE_HASH_ENV: source_hash(path)}
-                                                                     if path.is_file() else {})}
-    manager = _kernel_manager(env, str(Path(cwd).resolve()) if cwd is not None else None, on_kernel)
+    env = {SOURCE_HASH_ENV: source_hash(path)} if path.is_file() else {}
+    env.update({} if progress_bars else {"TQDM_DISABLE": "1"})
+    where = {"cwd": str(Path(cwd).resolve())} if cwd is not None else {}
+    curve = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
+
+    class Manager(AsyncKernelManager):  # env and cwd for this kernel alone: papermill's cwd would chdir the process
+        def __init__(self, **kw: Any) -> None:  # CurveZMQ where supported, else ipykernel warns of plain TCP
+            super().__init__(**({"transport_encryption": "auto"} if curve else {}), **kw)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw = {**kw, **where, "env": {**(kw.get("env") or os.environ), **env}}
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            if on_kernel is not None:
+                on_kernel(self.provisioner.pid)
+
     retry_kernel_start(pm.execute_notebook)(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
-                                            progress_bar=False, log_output=log_output, kernel_manager_class=manager)
+                                            progress_bar=False, log_output=log_output, kernel_manager_class=Manager)
     return output
 
 
@@ -130,9 +121,8 @@ def strip_run_metadata(path: str | Path) -> None:
     """Drop papermill's timings and the stored widget state (from an interactive run, not the one of the outputs)
     from a notebook, so a refresh's diff shows only real changes."""
     nb = nbformat.read(str(path), as_version=4)
-    for meta, keys in [(nb.metadata, ("papermill", "widgets"))] + [(c.metadata, ("papermill", "execution"))
-                                                                   for c in nb.cells]:
-        for key in keys:
+    for meta in [nb.metadata, *(cell.metadata for cell in nb.cells)]:
+        for key in ("papermill", "widgets", "execution"):
             meta.pop(key, None)
     nbformat.write(nb, str(path))
 
