@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import os
@@ -49,13 +48,6 @@ def _jsonable(obj: Any, where: str, nonfinite: list[str]) -> Any:
     raise TypeError(f"cannot store {type(obj).__name__} in a results file ({where}): {obj!r}")
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def source_hash(notebook: str | Path) -> str:
     """SHA-256 of a notebook's code cells, papermill's injected cell left out (outputs and prose do not count)."""
     cells = json.loads(Path(notebook).read_text()).get("cells", [])
@@ -82,11 +74,11 @@ def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[
         sha = os.environ.get(SOURCE_HASH_ENV) or source_hash(resolve_from_root("notebooks") / f"{stem}.ipynb")
     except (OSError, ValueError):
         sha = None
+    versions = {n: next((d.version for d in metadata.distributions(name=n)), "not installed") for n in _VERSIONED}
     new = _jsonable(dict(parameters), "parameters", nonfinite)
     payload = {"notebook": stem, "parameters": new, "metrics": _jsonable(dict(metrics), "metrics", nonfinite),
                "runtime_seconds": float(runtime_seconds), "source_sha256": sha, "versions": {
-                   "python": sys.version.split()[0], "platform": platform.platform(),
-                   **{name: _version(name) for name in _VERSIONED}}}
+                   "python": sys.version.split()[0], "platform": platform.platform(), **versions}}
     try:
         old = json.loads(path.read_text())["parameters"]
         changed = [k for k in sorted(set(old) | set(new)) if k != "results_dir" and old.get(k) != new.get(k)]
@@ -161,13 +153,9 @@ def non_defaults(result: Mapping[str, Any], notebooks: str | Path | None = None)
         defaults = notebook_defaults(_nine(result, notebooks)[0])
     except Exception:  # a missing notebook, or one papermill cannot read: nothing to compare with
         return {}
-    same = functools.partial(json.dumps, sort_keys=True)  # a tuple default and its recorded list are the same
     return {k: (v, defaults[k]) for k, v in result.get("parameters", {}).items() if k != "results_dir"
-            and defaults.get(k, NO_DEFAULT) is not NO_DEFAULT and same(v) != same(defaults[k])}
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+            and defaults.get(k, NO_DEFAULT) is not NO_DEFAULT  # as JSON, a tuple default equals its recorded list
+            and json.dumps(v, sort_keys=True) != json.dumps(defaults[k], sort_keys=True)}
 
 
 def _cell(metrics: Mapping[str, Any], key: str, spread: bool) -> str:
@@ -176,9 +164,9 @@ def _cell(metrics: Mapping[str, Any], key: str, spread: bool) -> str:
     text = ("null (not a finite number)" if v is None else f"[{len(v)} entries]" if isinstance(v, (list, dict))
             else f"{v:.4g}" if isinstance(v, float) else str(v))
     n = len(by_seed) if isinstance(by_seed, list) else metrics.get("n_seeds")
-    if std is None and isinstance(by_seed, list) and n > 1 and all(map(_number, by_seed)):
+    if std is None and isinstance(by_seed, list) and n > 1 and all(type(x) in (int, float) for x in by_seed):
         std = float(np.std(by_seed, ddof=1))
-    if not spread or not _number(std) or (isinstance(n, int) and n < 2):  # one seed has no spread
+    if not spread or type(std) not in (int, float) or (isinstance(n, int) and n < 2):  # one seed has no spread
         return text
     return f"{text} ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) else "")
 
@@ -199,7 +187,7 @@ def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str]
         keys = list(metrics)
         if folder is not None:
             path, root = Path(folder) / f"{stem}.json", resolve_from_root(".")
-            keys = [k for k in keys if (metrics[k] is None or _number(metrics[k])) and not k.endswith("_std")
+            keys = [k for k in keys if type(metrics[k]) in (int, float, type(None)) and not k.endswith("_std")
                     and k != "n_seeds"]
             keys = ([k for k in _nine(res, notebooks)[1].get("metric_keys", []) if k in keys] or keys)[:HEADLINE_COUNT]
             where = f", {path.relative_to(root) if path.is_relative_to(root) else path}"

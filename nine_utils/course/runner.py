@@ -57,12 +57,9 @@ def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
 
 
 def retry_kernel_start(start: Callable[..., Any], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., Any]:
-    """``start`` (e.g. ``papermill.execute_notebook``), called again while it raises "Kernel died before replying
-    to kernel_info", up to ``attempts`` tries in all; any other error is raised at once.
-
-    jupyter_client picks a kernel's ports by binding them to port 0 and releasing them; another process can take
-    one before the kernel binds it (jupyter_client issue 487). No cell has run then, so a new start repeats no work.
-    """
+    """``start`` (e.g. ``papermill.execute_notebook``) tried again, up to ``attempts`` tries in all, while it raises
+    "Kernel died before replying to kernel_info": another process took a port jupyter_client had picked for the
+    kernel (jupyter_client issue 487). No cell has run then. Any other error is raised at once."""
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, got {attempts}")
 
@@ -84,10 +81,10 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
             on_kernel: Callable[[int], None] | None = None) -> Path:
     """Execute a notebook into ``output`` with papermill in a fresh ``python3`` kernel, thread-safely.
 
-    The kernel starts in ``cwd`` and holds the hash of the notebook's code (``NINE_SOURCE_SHA256``), and
-    ``TQDM_DISABLE=1`` unless ``progress_bars`` (a stored widget bar shows on GitHub as a frozen "0%");
-    ``log_output`` streams the cells' output to the log, ``on_kernel`` gets the kernel's process id. A kernel
-    that died while starting is started again (:func:`retry_kernel_start`).
+    The kernel starts in ``cwd`` with ``NINE_SOURCE_SHA256`` (:func:`~.results.source_hash`) and, unless
+    ``progress_bars``, ``TQDM_DISABLE=1`` (a stored widget bar shows on GitHub as a frozen "0%"). ``log_output``
+    streams the cells' output to the log; ``on_kernel`` gets the kernel's process id. A kernel that died while
+    starting is started again (:func:`retry_kernel_start`).
     """
     import papermill as pm  # slow to import
     import zmq
