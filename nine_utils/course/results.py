@@ -176,11 +176,9 @@ def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str]
                   folder: str | Path | None = None, notebooks: str | Path | None = None) -> str:
     """A plain-text table: one block per notebook (stem -> results file), its runtime and its metrics.
 
-    The blocks of the stems in ``smoke`` say they hold smoke-run numbers; those in ``changed`` (stem ->
-    :func:`non_defaults`) name the parameters that are not the defaults. Given the results ``folder``, each
-    block names its file and shows only the first :data:`HEADLINE_COUNT` numbers of the notebook's
-    ``metric_keys`` (else of its metrics) with their spread over seeds.
-    """
+    The blocks in ``smoke`` say so; those in ``changed`` (stem -> :func:`non_defaults`) name what is not the default.
+    Given the results ``folder``, a block names its file and shows only the first :data:`HEADLINE_COUNT` numbers of
+    the notebook's ``metric_keys`` (else of its metrics), with their spread over seeds."""
     smoke, changed, lines = set(smoke), changed or {}, []
     for stem, res in results.items():
         metrics, where, mark, diff = res.get("metrics", {}), "", "", changed.get(stem)
