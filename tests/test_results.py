@@ -113,6 +113,18 @@ def test_smoke_run_writes_apart_and_runs_quietly(tiny_course, monkeypatch, capfd
     assert "RuntimeWarning" not in proc.stderr, proc.stderr
 
 
+@pytest.mark.notebook
+def test_refresh_runs_the_notebooks_in_place_and_keeps_their_results_files(tiny_course, monkeypatch):
+    monkeypatch.setenv("NINE_ROOT", str(tiny_course))
+    assert runner.main(["refresh"]) == 0
+    nb = nbformat.read(str(tiny_course / "notebooks" / "01_tiny.ipynb"), as_version=4)
+    assert nb.cells[1].execution_count and "papermill" not in nb.metadata  # run in place, its timings stripped
+    assert all("papermill" not in c.metadata and "execution" not in c.metadata for c in nb.cells)
+    written = tiny_course / "results" / "01_tiny.json"
+    assert (tiny_course / runner.COMMITTED_RESULTS_DIR / "01_tiny.json").read_text() == written.read_text()
+    assert json.loads(written.read_text())["metrics"] == {"score": 1.0}
+
+
 def test_save_results_writes_the_contract(tmp_path):
     import numpy as np
     import torch

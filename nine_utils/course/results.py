@@ -1,9 +1,4 @@
-"""The results file of the course's contract, and the summary table printed by ``make run``.
-
-Every notebook's last code cell calls :func:`save_results`, which writes
-``<results_dir>/<notebook stem>.json`` holding ``notebook``, ``parameters``, ``metrics``,
-``runtime_seconds`` and ``versions``. ``python -m nine_utils.course.results [DIR]`` prints the table.
-"""
+"""The results file every notebook writes (:func:`save_results`), and the table ``make run`` prints."""
 
 from __future__ import annotations
 
@@ -11,12 +6,10 @@ import argparse
 import hashlib
 import json
 import os
-import tempfile
-import warnings
-import math
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -34,62 +27,33 @@ _VERSIONED = ("nine-utils", "torch", "numpy", "scipy", "scikit-learn", "matplotl
 
 
 class ResultsWarning(UserWarning):
-    """A results file was written, but with something the reader must know (a metric stored as null,
-    another run's results replaced)."""
+    """A results file was written with something the reader must know (a null metric, a replaced run)."""
 
 
 def _jsonable(obj: Any, where: str, nonfinite: list[str]) -> Any:
-    """``obj`` as plain JSON data; a non-finite float becomes ``None`` and its place is added to ``nonfinite``."""
+    """``obj`` as plain JSON data; a non-finite float becomes ``None`` and its place goes to ``nonfinite``."""
+    if isinstance(obj, (torch.Tensor, np.ndarray, np.generic)):  # np.bool_, np.float32, arrays, tensors
+        obj = obj.tolist()
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v, f"{where}.{k}" if where else str(k), nonfinite) for k, v in obj.items()}
+        return {str(k): _jsonable(v, f"{where}.{k}", nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v, f"{where}[{i}]", nonfinite) for i, v in enumerate(obj)]
-    if isinstance(obj, (torch.Tensor, np.ndarray, np.generic)):  # np.bool_, np.float32, np.int64, arrays
-        return _jsonable(obj.tolist() if not isinstance(obj, torch.Tensor) else obj.detach().cpu().tolist(),
-                         where, nonfinite)
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return obj
+    if isinstance(obj, float) and not np.isfinite(obj):
         nonfinite.append(where)
         return None
-    if isinstance(obj, (str, int, bool)) or obj is None:
-        return obj
     if isinstance(obj, (Path, torch.device)):
         return str(obj)
+    if isinstance(obj, (str, int, float)) or obj is None:
+        return obj
     raise TypeError(f"cannot store {type(obj).__name__} in a results file ({where}): {obj!r}")
 
 
 def source_hash(notebook: str | Path) -> str:
-    """SHA-256 of a notebook's code cells, papermill's injected cell left out: what a rerun must match.
-
-    Outputs, metadata and markdown do not count, so a refresh or an edit of the prose keeps the hash.
-    """
+    """SHA-256 of a notebook's code cells, papermill's injected cell left out (outputs and prose do not count)."""
     cells = json.loads(Path(notebook).read_text()).get("cells", [])
     code = ["".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code"
             and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     return hashlib.sha256("\n\x00".join(code).encode()).hexdigest()
-
-
-def _running_source_hash(stem: str) -> str | None:
-    """The hash of the notebook this kernel runs: set by the runner (``NINE_SOURCE_SHA256``), else that of
-    ``notebooks/<stem>.ipynb`` in the checkout, else ``None``."""
-    if os.environ.get(SOURCE_HASH_ENV):
-        return os.environ[SOURCE_HASH_ENV]
-    try:
-        return source_hash(resolve_from_root("notebooks") / f"{stem}.ipynb")
-    except (OSError, ValueError):
-        return None
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python, the platform and the main packages."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def results_path(notebook: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Path:
@@ -99,136 +63,75 @@ def results_path(notebook: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -
 
 def save_results(notebook: str, parameters: Mapping[str, Any], metrics: Mapping[str, Any],
                  runtime_seconds: float, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Path:
-    """Write a notebook's results file and return its path.
+    """Write :func:`results_path` atomically (a temporary file, then a rename) and return it.
 
-    Parameters
-    ----------
-    notebook : str
-        The notebook's file name or stem, e.g. ``"01_deep_infomax"``.
-    parameters : mapping
-        Every parameter of the run (the parameters cell's values).
-    metrics : mapping
-        The headline numbers. A non-finite float is stored as ``null`` and named in a
-        :class:`ResultsWarning`; numpy scalars and arrays, tensors, paths and ``torch.device`` are
-        stored as plain JSON.
-    runtime_seconds : float
-        Wall time of the notebook run.
-    results_dir : str or Path
-        Folder of the file; a relative path is resolved from the repository root.
-
-    Returns
-    -------
-    Path
-        The file written, atomically (a temporary file, then a rename). It also records
-        ``source_sha256``, the hash of the notebook's code (:func:`source_hash`), so a resumed sweep
-        reruns a notebook that changed. Replacing the results of a run with other parameters is
-        said in a :class:`ResultsWarning`.
+    Numpy values, tensors, paths and devices are stored as plain JSON, a non-finite float as ``null``, named
+    in a :class:`ResultsWarning`, as is the replacing of another run's results. ``source_sha256`` (from the
+    runner's ``NINE_SOURCE_SHA256``, else the checkout) lets a resumed sweep rerun a changed notebook.
     """
-    stem = Path(notebook).stem
-    nonfinite: list[str] = []
-    payload = {
-        "notebook": stem,
-        "parameters": _jsonable(dict(parameters), "parameters", nonfinite),
-        "metrics": _jsonable(dict(metrics), "metrics", nonfinite),
-        "runtime_seconds": float(runtime_seconds),
-        "source_sha256": _running_source_hash(stem),
-        "versions": versions(),
-    }
-    path = results_path(notebook, results_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _warn_if_replacing_another_run(path, payload["parameters"], float(runtime_seconds))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    stem, nonfinite, path = Path(notebook).stem, [], results_path(notebook, results_dir)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        sha = os.environ.get(SOURCE_HASH_ENV) or source_hash(resolve_from_root("notebooks") / f"{stem}.ipynb")
+    except (OSError, ValueError):
+        sha = None
+    versions = {n: next((d.version for d in metadata.distributions(name=n)), "not installed") for n in _VERSIONED}
+    new = _jsonable(dict(parameters), "parameters", nonfinite)
+    payload = {"notebook": stem, "parameters": new, "metrics": _jsonable(dict(metrics), "metrics", nonfinite),
+               "runtime_seconds": float(runtime_seconds), "source_sha256": sha, "versions": {
+                   "python": sys.version.split()[0], "platform": platform.platform(), **versions}}
+    try:
+        old = json.loads(path.read_text())["parameters"]
+        changed = [k for k in sorted(set(old) | set(new)) if k != "results_dir" and old.get(k) != new.get(k)]
+        when = ("another run that wrote it while this one ran" if path.stat().st_mtime > time.time() - runtime_seconds
+                else "an earlier run")
+    except (OSError, ValueError, KeyError, TypeError):
+        changed = []
+    if changed:
+        what = ", ".join(f"{k}={old.get(k)!r} (now {new.get(k)!r})" for k in changed[:4])
+        warnings.warn(f"{path} held the results of {when}, with {what}; they are replaced. Give each run "
+                      "its own results_dir to keep both.", ResultsWarning, stacklevel=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
         os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     if nonfinite:
         warnings.warn(f"{path.name}: not a finite number, stored as null: {', '.join(nonfinite)}",
                       ResultsWarning, stacklevel=2)
     return path
 
 
-def _warn_if_replacing_another_run(path: Path, parameters: Mapping[str, Any], runtime_seconds: float) -> None:
-    """Say plainly when ``path`` holds the results of a run with other parameters, above all one that
-    finished while this run was running (two runs sharing one ``results_dir``)."""
-    try:
-        old = json.loads(path.read_text())
-        recorded = old["parameters"]
-        changed = [k for k in sorted(set(recorded) | set(parameters))
-                   if k != "results_dir" and recorded.get(k) != parameters.get(k)]
-        during = path.stat().st_mtime > time.time() - runtime_seconds
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    if changed:
-        what = ", ".join(f"{k}={recorded.get(k)!r} (now {parameters.get(k)!r})" for k in changed[:4])
-        when = "another run that wrote it while this one ran" if during else "an earlier run"
-        warnings.warn(f"{path} held the results of {when}, with {what}; they are replaced. Give each run "
-                      "its own results_dir to keep both.", ResultsWarning, stacklevel=3)
-
-
 def read_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> tuple[dict[str, dict[str, Any]], dict[Path, str]]:
-    """Every readable results file in ``results_dir`` (not recursive), and what is wrong with the others.
-
-    Parameters
-    ----------
-    results_dir : str or Path
-        The folder; a relative path is taken from the repository root.
-
-    Returns
-    -------
-    results : dict
-        Notebook stem -> the file's content, in name order.
-    unreadable : dict
-        Path -> reason, for each file that is not valid JSON or not a results file.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``results_dir`` is not a folder (the message names it).
-    """
+    """The results files ``NN_*.json`` in ``results_dir`` (stem -> content, in name order), and path -> what is
+    wrong for each other such file. ``FileNotFoundError`` if ``results_dir`` is not a folder."""
     folder = resolve_from_root(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"no results folder {folder}")
-    results: dict[str, dict[str, Any]] = {}
-    unreadable: dict[Path, str] = {}
+    results, unreadable = {}, {}
     for path in sorted(folder.glob("[0-9][0-9]_*.json")):
-        try:
+        try:  # a file cut short, not UTF-8, or not a results file: JSONDecodeError, UnicodeDecodeError, ValueError
             data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+                raise ValueError("not a results file (no 'metrics' mapping)")
+            results[path.stem] = data
+        except (OSError, ValueError) as err:
             unreadable[path] = f"{type(err).__name__}: {err}"
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
-            unreadable[path] = "not a results file (no 'metrics' mapping)"
-            continue
-        results[path.stem] = data
     return results, unreadable
 
 
 def load_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> dict[str, dict[str, Any]]:
-    """Every results file in ``results_dir`` (not recursive), keyed by notebook stem, in name order.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``results_dir`` is not a folder.
-    ValueError
-        If a file is not a readable results file (the message names it); :func:`read_results`
-        skips such files instead.
-    """
+    """:func:`read_results`' results, or a ``ValueError`` naming the first file it could not read."""
     results, unreadable = read_results(results_dir)
-    if unreadable:
-        path, reason = next(iter(unreadable.items()))
+    for path, reason in unreadable.items():
         raise ValueError(f"cannot read the results file {path}: {reason}")
     return results
 
 
 def _nine(result: Mapping[str, Any], notebooks: str | Path | None) -> tuple[Path, dict[str, Any]]:
-    """The notebook of a results file (in ``notebooks``, default ``<repository>/notebooks``) and its
-    ``metadata["nine"]`` block (empty when the notebook cannot be read)."""
-    path = (Path(notebooks) if notebooks is not None else resolve_from_root("notebooks")) / f"{result.get('notebook', '')}.ipynb"
+    """A results file's notebook (in ``notebooks``, default ``<repo>/notebooks``) and its ``metadata["nine"]``."""
+    path = Path(notebooks or resolve_from_root("notebooks")) / f"{result.get('notebook', '')}.ipynb"
     try:
         return path, dict(json.loads(path.read_text()).get("metadata", {}).get("nine", {}))
     except (OSError, ValueError, AttributeError):
@@ -236,116 +139,74 @@ def _nine(result: Mapping[str, Any], notebooks: str | Path | None) -> tuple[Path
 
 
 def is_smoke(result: Mapping[str, Any], notebooks: str | Path | None = None) -> bool:
-    """Whether a results file comes from a smoke run: its parameters hold every value of the notebook's
-    ``metadata["nine"]["smoke_parameters"]`` (``notebooks``: the notebooks' folder, default ``<repository>/notebooks``)."""
+    """Whether a results file's parameters hold every value of its notebook's ``smoke_parameters``."""
     smoke, recorded = _nine(result, notebooks)[1].get("smoke_parameters", {}), result.get("parameters", {})
     return bool(smoke) and all(k in recorded and recorded[k] == v for k, v in smoke.items() if k != "results_dir")
 
 
 def non_defaults(result: Mapping[str, Any], notebooks: str | Path | None = None) -> dict[str, tuple[Any, Any]]:
-    """The recorded parameters that differ from the notebook's defaults: name -> (recorded, default).
-
-    ``results_dir`` does not count, nor does a parameter whose default is not a literal. Empty when the
-    notebook is not found or papermill cannot read it.
-    """
+    """The recorded parameters but ``results_dir`` that differ from the notebook's literal defaults: name ->
+    (recorded, default); empty when papermill cannot read the notebook."""
     from .runner import NO_DEFAULT, notebook_defaults
 
-    path = _nine(result, notebooks)[0]
     try:
-        defaults = notebook_defaults(path) if path.is_file() else {}
-    except Exception:  # a notebook papermill cannot read: nothing to compare with
+        defaults = notebook_defaults(_nine(result, notebooks)[0])
+    except Exception:  # a missing notebook, or one papermill cannot read: nothing to compare with
         return {}
-    return {k: (v, defaults[k]) for k, v in result.get("parameters", {}).items()
-            if k != "results_dir" and defaults.get(k, NO_DEFAULT) is not NO_DEFAULT
+    return {k: (v, defaults[k]) for k, v in result.get("parameters", {}).items() if k != "results_dir"
+            and defaults.get(k, NO_DEFAULT) is not NO_DEFAULT  # as JSON, a tuple default equals its recorded list
             and json.dumps(v, sort_keys=True) != json.dumps(defaults[k], sort_keys=True)}
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "null (not a finite number)"
-    if isinstance(v, (list, dict)):
-        return f"[{len(v)} entries]"
-    return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else str(v)
-
-
-def _spread(metrics: Mapping[str, Any], key: str) -> str:
-    """`` ± std over n seeds`` from ``<key>_std`` or ``<key>_by_seed``, else ``""`` (one seed has no spread)."""
-    by_seed = metrics.get(f"{key}_by_seed")
+def _cell(metrics: Mapping[str, Any], key: str, spread: bool) -> str:
+    """A metric's value, and if ``spread`` `` ± std over n seeds`` (from ``<key>_std`` or ``<key>_by_seed``)."""
+    v, by_seed, std = metrics.get(key), metrics.get(f"{key}_by_seed"), metrics.get(f"{key}_std")
+    text = ("null (not a finite number)" if v is None else f"[{len(v)} entries]" if isinstance(v, (list, dict))
+            else f"{v:.4g}" if isinstance(v, float) else str(v))
     n = len(by_seed) if isinstance(by_seed, list) else metrics.get("n_seeds")
-    std = metrics.get(f"{key}_std")
-    if std is None and isinstance(by_seed, list) and len(by_seed) > 1 and all(isinstance(x, (int, float)) for x in by_seed):
+    if std is None and isinstance(by_seed, list) and n > 1 and all(type(x) in (int, float) for x in by_seed):
         std = float(np.std(by_seed, ddof=1))
-    if not isinstance(std, (int, float)) or isinstance(std, bool) or (isinstance(n, int) and n < 2):
-        return ""
-    return f" ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) and n > 1 else "")
-
-
-def _headline(metrics: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
-    """``meta["headline"]`` if set, else the first :data:`HEADLINE_COUNT` numbers among ``meta["metric_keys"]``
-    (else among the metrics), spreads (``_std``) and ``n_seeds`` left out."""
-    if meta.get("headline"):
-        return list(meta["headline"])
-    number = [k for k, v in metrics.items() if isinstance(v, (int, float, type(None))) and not isinstance(v, bool)
-              and not k.endswith("_std") and k != "n_seeds"]
-    return ([k for k in meta.get("metric_keys", []) if k in number] or number)[:HEADLINE_COUNT]
+    if not spread or type(std) not in (int, float) or (isinstance(n, int) and n < 2):  # one seed has no spread
+        return text
+    return f"{text} ± {std:.2g}" + (f" over {n} seeds" if isinstance(n, int) else "")
 
 
 def summary_table(results: Mapping[str, Mapping[str, Any]], smoke: Iterable[str] = (),
                   changed: Mapping[str, Mapping[str, tuple[Any, Any]]] | None = None, *,
                   folder: str | Path | None = None, notebooks: str | Path | None = None) -> str:
-    """A plain-text table: one block per notebook with its runtime and each of its metrics.
+    """A plain-text table: one block per notebook (stem -> results file), its runtime and its metrics.
 
-    Parameters
-    ----------
-    results : mapping
-        Notebook stem -> results file content (:func:`read_results`).
-    smoke : iterable of str
-        The stems whose numbers come from a smoke run; their blocks say so.
-    changed : mapping, optional
-        Stem -> :func:`non_defaults`; a block of a run with other parameters (not a smoke run) says which.
-    folder : path, optional
-        The results folder: given, the table is one screen, each block naming its file and showing only the
-        headline numbers (the notebook's ``metadata["nine"]["headline"]``, else the first
-        :data:`HEADLINE_COUNT` of its ``metric_keys``) with their spread over seeds.
-    notebooks : path, optional
-        The notebooks' folder, for their metadata (default ``<repository>/notebooks``).
-    """
-    if not results:
-        return "no results files found"
+    The blocks in ``smoke`` say so; those in ``changed`` (stem -> :func:`non_defaults`) name what is not the default.
+    Given the results ``folder``, a block names its file and shows only the first :data:`HEADLINE_COUNT` numbers of
+    the notebook's ``metric_keys`` (else of its metrics), with their spread over seeds."""
     smoke, changed, lines = set(smoke), changed or {}, []
     for stem, res in results.items():
-        metrics, where = res.get("metrics", {}), ""
+        metrics, where, mark, diff = res.get("metrics", {}), "", "", changed.get(stem)
         keys = list(metrics)
         if folder is not None:
-            keys = _headline(metrics, _nine(res, notebooks)[1])
             path, root = Path(folder) / f"{stem}.json", resolve_from_root(".")
+            keys = [k for k in keys if type(metrics[k]) in (int, float, type(None)) and not k.endswith("_std")
+                    and k != "n_seeds"]
+            keys = ([k for k in _nine(res, notebooks)[1].get("metric_keys", []) if k in keys] or keys)[:HEADLINE_COUNT]
             where = f", {path.relative_to(root) if path.is_relative_to(root) else path}"
-        mark, diff = "", changed.get(stem)
         if stem in smoke:
             mark = "  SMOKE RUN: small parameters, not the course's numbers"
         elif diff:
             shown = ", ".join(f"{k}={v!r} (default {d!r})" for k, (v, d) in list(diff.items())[:3])
             mark = f"  NOT THE DEFAULTS: {shown}{f' and {len(diff) - 3} more' if len(diff) > 3 else ''}"
         lines.append(f"{stem}  (runtime {res.get('runtime_seconds', float('nan')):.1f} s{where}){mark}")
-        width = max(map(len, keys), default=0)
-        lines += [f"    {k:<{width}}  {_fmt(metrics.get(k))}{_spread(metrics, k) if folder is not None else ''}"
-                  for k in keys]
-    return "\n".join(lines)
+        lines += [f"    {k:<{max(map(len, keys))}}  {_cell(metrics, k, folder is not None)}" for k in keys]
+    return "\n".join(lines) or "no results files found"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m nine_utils.course.results [--all] [DIR]``: the headline numbers of the results files in
-    ``DIR`` (one screen), or with ``--all`` every metric of every file.
-
-    An unreadable file is named on stderr and skipped. The exit status is 0 when at least one
-    file was read, 1 when none was, 2 when ``DIR`` is not a folder.
-    """
+    """``python -m nine_utils.course.results [--all] [DIR]``: exit status 0, 1 without a readable file,
+    2 when ``DIR`` is not a folder; an unreadable file is named on stderr and skipped."""
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.results",
                                      description="Print the headline numbers of every results file in DIR.")
     parser.add_argument("results_dir", nargs="?", default=DEFAULT_RESULTS_DIR, metavar="DIR",
-                        help="folder of the results files, relative to the repository root "
-                             f"(default {DEFAULT_RESULTS_DIR})")
-    parser.add_argument("--all", action="store_true", help="every metric of every file, not just the headline numbers")
+                        help=f"folder of the results files, from the repository root (default {DEFAULT_RESULTS_DIR})")
+    parser.add_argument("--all", action="store_true", help="every metric of every file, not just the headline")
     args = parser.parse_args(argv)
     try:
         results, unreadable = read_results(args.results_dir)
@@ -359,12 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     smoke = [stem for stem, res in results.items() if is_smoke(res)]
     changed = {stem: non_defaults(res) for stem, res in results.items() if stem not in smoke}
-    if args.all:
-        print(summary_table(results, smoke=smoke, changed=changed))
-        return 0
-    print(summary_table(results, smoke=smoke, changed=changed, folder=resolve_from_root(args.results_dir)))
-    where = "" if args.results_dir == DEFAULT_RESULTS_DIR else f" {args.results_dir}"
-    print(f"\nevery number: python -m nine_utils.course.results --all{where}")
+    print(summary_table(results, smoke, changed, folder=None if args.all else resolve_from_root(args.results_dir)))
+    if not args.all:
+        print(f"\nevery number: python -m nine_utils.course.results --all"
+              + ("" if args.results_dir == DEFAULT_RESULTS_DIR else f" {args.results_dir}"))
     return 0
 
 

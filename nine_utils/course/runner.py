@@ -1,24 +1,9 @@
-"""Finding and executing the course notebooks with papermill (used by the Makefile and the tests).
-
-``python -m nine_utils.course.runner run``      executes every notebook with its defaults into
-                                            ``results/executed/`` and writes the results files
-                                            ``results/<notebook>.json``;
-``python -m nine_utils.course.runner run --smoke`` does the same with the smoke parameters, all of it
-                                            in ``results/smoke/`` (results files) and
-                                            ``results/smoke/executed/``, so the full run's
-                                            results are never overwritten by small numbers;
-``python -m nine_utils.course.runner refresh``  re-executes the committed notebooks in place, and keeps each
-one's results file in ``results/committed/`` (tracked).
-
-The kernels are started with CurveZMQ transport encryption when jupyter_client and the kernel
-support it (:func:`_run_kernel_manager`), so ipykernel does not warn, once per notebook, that it
-"is running over TCP without encryption". A kernel that dies before it answers, because another
-process took one of its ports first, is started again (:func:`retry_kernel_start`).
-"""
+"""Finding the course notebooks and executing them with papermill: ``python -m nine_utils.course.runner``."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import functools
 import json
 import os
@@ -26,33 +11,27 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import nbformat
 
 from .paths import repo_root
 
-NOTEBOOK_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 SMOKE_RESULTS_DIR = "results/smoke"
-# `refresh` keeps a copy of each notebook's results file here (tracked): the numbers behind the committed outputs,
-# which notebook 08 and the README's findings read
-COMMITTED_RESULTS_DIR = "results/committed"
+COMMITTED_RESULTS_DIR = "results/committed"  # `refresh` keeps each results file here (tracked), for 08 and the README
 KERNEL_START_ATTEMPTS = 3
-_DIED_AT_START = "Kernel died before replying to kernel_info"  # jupyter_client's message, then nbclient's
-
-T = TypeVar("T")
+NO_DEFAULT = object()  # what notebook_defaults gives for a default that is not a Python literal
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     """The course notebooks ``NN_topic.ipynb`` in ``folder`` (default ``<repo>/notebooks``), in order."""
     folder = Path(folder) if folder is not None else repo_root() / "notebooks"
-    return sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
+    return sorted(p for p in folder.glob("*.ipynb") if re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name))
 
 
 def nine_metadata(path: str | Path) -> dict[str, Any]:
     """The notebook's ``metadata["nine"]`` block (smoke parameters, metric keys, sanity checks)."""
-    nb = json.loads(Path(path).read_text())
-    return dict(nb.get("metadata", {}).get("nine", {}))
+    return dict(json.loads(Path(path).read_text()).get("metadata", {}).get("nine", {}))
 
 
 def smoke_parameters(path: str | Path) -> dict[str, Any]:
@@ -63,15 +42,9 @@ def smoke_parameters(path: str | Path) -> dict[str, Any]:
     return dict(meta["smoke_parameters"])
 
 
-NO_DEFAULT = object()
-"""What :func:`notebook_defaults` gives for a default that is not a Python literal, so it is never compared."""
-
-
 def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
-    """The parameters of ``notebook`` and their defaults (papermill's ``inspect_notebook``); a default that is
-    not a Python literal maps to :data:`NO_DEFAULT`."""
-    import ast
-
+    """The parameters of ``notebook`` and their defaults (papermill's ``inspect_notebook``), a default that is
+    not a Python literal as :data:`NO_DEFAULT`."""
     import papermill as pm
 
     defaults = {}
@@ -83,184 +56,115 @@ def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
     return defaults
 
 
-def retry_kernel_start(start: Callable[..., T], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., T]:
-    """``start`` (a function that starts a kernel) called again when the kernel died while starting.
-
-    jupyter_client chooses a kernel's five TCP ports by binding each to port 0 and releasing it;
-    the kernel binds them about a second later. In between, another process on the machine can
-    take one of them (any outgoing connection draws its local port from the same range; see
-    jupyter_client issue 487). The kernel then exits with "Address already in use" and ``start``
-    raises ``RuntimeError("Kernel died before replying to kernel_info")``. No cell has run at that
-    point, so starting again repeats no work; with new ports it succeeds. Any other error, and
-    the same error after ``attempts`` tries, is raised as it is.
-
-    Parameters
-    ----------
-    start : callable
-        E.g. ``papermill.execute_notebook`` or nbval's ``start_new_kernel``.
-    attempts : int
-        Tries in all, at least 1.
-
-    Returns
-    -------
-    callable
-        ``start`` with the same signature (``__wrapped__`` is ``start``).
-    """
+def retry_kernel_start(start: Callable[..., Any], attempts: int = KERNEL_START_ATTEMPTS) -> Callable[..., Any]:
+    """``start`` (e.g. ``papermill.execute_notebook``) tried again, up to ``attempts`` tries in all, while it raises
+    "Kernel died before replying to kernel_info": another process took a port jupyter_client had picked for the
+    kernel (jupyter_client issue 487). No cell has run then. Any other error is raised at once."""
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, got {attempts}")
 
     @functools.wraps(start)
-    def started(*args: Any, **kwargs: Any) -> T:
-        for attempt in range(1, attempts + 1):
+    def started(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(attempts - 1):
             try:
                 return start(*args, **kwargs)
             except RuntimeError as exc:
-                if attempt == attempts or _DIED_AT_START not in str(exc):
+                if "Kernel died before replying to kernel_info" not in str(exc):
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return start(*args, **kwargs)
 
     return started
-
-
-def _run_kernel_manager(env: dict[str, str], cwd: str | None, on_kernel: Callable[[int], None] | None = None) -> type:
-    """A kernel manager class whose kernel gets ``env`` on top of this process's environment and starts
-    in ``cwd``: nothing process-wide changes (papermill's ``cwd`` would ``chdir`` the whole process, and
-    a changed ``os.environ`` is seen by every thread), so runs in several threads keep apart.
-
-    The kernel's connection is encrypted with CurveZMQ where jupyter_client (>= 8.10,
-    ``transport_encryption="auto"``) and libzmq support it, so ipykernel (>= 7) does not warn, once per
-    notebook, that it "is running over TCP without encryption". ``on_kernel`` is called with the kernel's
-    process id once it started.
-    """
-    import zmq
-    from jupyter_client import AsyncKernelManager
-
-    encrypt = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
-
-    class RunKernelManager(AsyncKernelManager):
-        def __init__(self, **kw: Any) -> None:
-            super().__init__(**({"transport_encryption": "auto"} if encrypt else {}), **kw)
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            kw["env"] = {**(kw.get("env") or os.environ), **env}
-            if cwd is not None:
-                kw["cwd"] = cwd
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-            if on_kernel is not None:
-                on_kernel(self.provisioner.pid)
-
-    return RunKernelManager
 
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
             cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False,
             on_kernel: Callable[[int], None] | None = None) -> Path:
-    """Execute one notebook with papermill in a fresh ``python3`` kernel; safe to call from several threads.
+    """Execute a notebook into ``output`` with papermill in a fresh ``python3`` kernel, thread-safely.
 
-    A kernel that dies while starting (a port taken by another process) is started again, up to
-    :data:`KERNEL_START_ATTEMPTS` times in all (:func:`retry_kernel_start`). The kernel's environment
-    holds the hash of the notebook's code (``NINE_SOURCE_SHA256``), which its results file records.
-
-    Parameters
-    ----------
-    path, output : path
-        Input notebook and where the executed copy goes.
-    parameters : dict, optional
-        Values injected after the ``parameters`` cell.
-    cwd : path, optional
-        Working directory of the kernel (the notebooks must not depend on it).
-    log_output : bool
-        Stream the cells' output to the log.
-    progress_bars : bool
-        Keep the notebook's tqdm bars. Off by default (``TQDM_DISABLE=1`` in the kernel): a
-        stored widget bar renders on GitHub as a frozen "0%", which misleads a reader.
-    on_kernel : callable, optional
-        Called with the kernel's process id once it started (the sweep kills it on Ctrl-C).
+    The kernel starts in ``cwd`` with ``NINE_SOURCE_SHA256`` (:func:`~.results.source_hash`) and, unless
+    ``progress_bars``, ``TQDM_DISABLE=1`` (a stored widget bar shows on GitHub as a frozen "0%"). ``log_output``
+    streams the cells' output to the log; ``on_kernel`` gets the kernel's process id. A kernel that died while
+    starting is started again (:func:`retry_kernel_start`).
     """
-    import papermill as pm  # imported lazily: it is slow to import
+    import papermill as pm  # slow to import
+    import zmq
+    from jupyter_client import AsyncKernelManager
 
     from .results import SOURCE_HASH_ENV, source_hash
 
     path, output = Path(path).resolve(), Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = {} if progress_bars else {"TQDM_DISABLE": "1"}
-    if path.is_file():
-        env[SOURCE_HASH_ENV] = source_hash(path)
-    manager = _run_kernel_manager(env, str(Path(cwd).resolve()) if cwd is not None else None, on_kernel)
-    retry_kernel_start(pm.execute_notebook)(
-        str(path), str(output), parameters=parameters or {}, kernel_name="python3", progress_bar=False,
-        log_output=log_output, kernel_manager_class=manager)
+    env = {SOURCE_HASH_ENV: source_hash(path)} if path.is_file() else {}
+    env.update({} if progress_bars else {"TQDM_DISABLE": "1"})
+    where = {"cwd": str(Path(cwd).resolve())} if cwd is not None else {}
+    curve = "transport_encryption" in AsyncKernelManager.class_trait_names() and zmq.has("curve")
+
+    class Manager(AsyncKernelManager):  # env and cwd for this kernel alone: papermill's cwd would chdir the process
+        def __init__(self, **kw: Any) -> None:  # CurveZMQ where supported, else ipykernel warns of plain TCP
+            super().__init__(**({"transport_encryption": "auto"} if curve else {}), **kw)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw = {**kw, **where, "env": {**(kw.get("env") or os.environ), **env}}
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            if on_kernel is not None:
+                on_kernel(self.provisioner.pid)
+
+    retry_kernel_start(pm.execute_notebook)(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
+                                            progress_bar=False, log_output=log_output, kernel_manager_class=Manager)
     return output
 
 
 def strip_run_metadata(path: str | Path) -> None:
-    """Remove run metadata so a refreshed notebook's diff shows only real changes.
-
-    Drops papermill's timing metadata, and the notebook's stored widget state: the course's runs
-    keep no progress-bar widgets (``TQDM_DISABLE``), so any state there was saved by an earlier
-    interactive run, and its frozen bar texts ("150/150", a ``beta`` no longer in the grid)
-    describe a run the outputs do not come from.
-    """
+    """Drop papermill's timings and the stored widget state (from an interactive run, not the one of the outputs)
+    from a notebook, so a refresh's diff shows only real changes."""
     nb = nbformat.read(str(path), as_version=4)
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
+    for meta in [nb.metadata, *(cell.metadata for cell in nb.cells)]:
+        for key in ("papermill", "widgets", "execution"):
+            meta.pop(key, None)
     nbformat.write(nb, str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m nine_utils.course.runner {run,refresh,list}``.
-
-    Exit status 0, 1 when there is no notebook to run, 2 when ``NINE_ROOT`` is not a checkout.
-    """
-    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    """``python -m nine_utils.course.runner {run,refresh,list}``: exit status 0, 1 without a notebook, 2 when
+    ``NINE_ROOT`` is not a checkout."""
+    parser = argparse.ArgumentParser(prog="python -m nine_utils.course.runner", description=(
+        f"run: every notebook into results/executed, results files in results/ (--smoke: all in {SMOKE_RESULTS_DIR});"
+        f" refresh: the notebooks in place, their results files copied to {COMMITTED_RESULTS_DIR}; list."))
     parser.add_argument("command", choices=("run", "refresh", "list"))
-    parser.add_argument("--smoke", action="store_true",
-                        help=f"use each notebook's smoke parameters; results go to {SMOKE_RESULTS_DIR}/ (run)")
-    parser.add_argument("--out", default=None,
-                        help="folder for executed copies (run; default results/executed, "
-                             f"or {SMOKE_RESULTS_DIR}/executed with --smoke)")
-    parser.add_argument("--only", nargs="*", default=None, help="notebook names or stems to restrict to")
+    parser.add_argument("--smoke", action="store_true", help="run with each notebook's smoke parameters")
+    parser.add_argument("--out", help="folder for the executed copies (run)")
+    parser.add_argument("--only", nargs="*", help="notebook names or stems to restrict to")
     args = parser.parse_args(argv)
-
     try:
-        root = repo_root()
+        root, paths = repo_root(), notebook_paths()
     except FileNotFoundError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
-    paths = notebook_paths()
     if not paths:
         print(f"{parser.prog}: error: no notebooks NN_topic.ipynb in {root / 'notebooks'}", file=sys.stderr)
         return 1
-    if args.only:
-        wanted = {Path(n).stem for n in args.only}
-        unknown = wanted - {p.stem for p in paths}
-        if unknown:
-            parser.error(f"unknown notebooks {sorted(unknown)}; known: {[p.stem for p in paths]}")
-        paths = [p for p in paths if p.stem in wanted]
+    if unknown := {Path(n).stem for n in args.only or ()} - {p.stem for p in paths}:
+        parser.error(f"unknown notebooks {sorted(unknown)}; known: {[p.stem for p in paths]}")
+    paths = [p for p in paths if not args.only or p.stem in {Path(n).stem for n in args.only}]
     if args.command == "list":
         print("\n".join(p.name for p in paths))
         return 0
     if args.command == "refresh" and args.smoke:
         parser.error("refresh stores the full runs' outputs in the notebooks; --smoke is for run")
-    out_dir = args.out or (f"{SMOKE_RESULTS_DIR}/executed" if args.smoke else "results/executed")
+    out_dir = root / (args.out or (f"{SMOKE_RESULTS_DIR}/executed" if args.smoke else "results/executed"))
     for p in paths:
-        params = {**smoke_parameters(p), "results_dir": SMOKE_RESULTS_DIR} if args.smoke else {}
-        t0 = time.perf_counter()
+        t0, written = time.perf_counter(), root / "results" / f"{p.stem}.json"  # the default results_dir
         if args.command == "refresh":
-            (root / "results" / f"{p.stem}.json").unlink(missing_ok=True)  # no "replaced an earlier run" warning in the outputs
-            execute(p, p, params, cwd=p.parent)
+            written.unlink(missing_ok=True)  # no "replaced an earlier run" warning in the outputs
+            execute(p, p, cwd=p.parent)
             strip_run_metadata(p)
-            written = root / "results" / f"{p.stem}.json"  # the notebook's default results_dir
             (root / COMMITTED_RESULTS_DIR).mkdir(parents=True, exist_ok=True)
             (root / COMMITTED_RESULTS_DIR / written.name).write_bytes(written.read_bytes())
             where = p.relative_to(root)
         else:
-            out = execute(p, root / out_dir / p.name, params, cwd=p.parent)  # --out may lie outside the repository
-            where = out.relative_to(root) if out.is_relative_to(root) else out
+            params = {**smoke_parameters(p), "results_dir": SMOKE_RESULTS_DIR} if args.smoke else {}
+            out = execute(p, out_dir / p.name, params, cwd=p.parent)
+            where = out.relative_to(root) if out.is_relative_to(root) else out  # --out may lie elsewhere
         print(f"{p.name}: {time.perf_counter() - t0:.1f} s -> {where}", flush=True)
     if args.command == "run" and args.smoke:
         print(f"smoke results in {SMOKE_RESULTS_DIR}/: python -m nine_utils.course.results {SMOKE_RESULTS_DIR}")
