@@ -23,9 +23,11 @@ def tiny(tmp_path_factory):
     params.metadata["tags"] = ["parameters"]
     # it writes the results file's layout with json alone, so a run costs a kernel start and no torch import;
     # with wait > 0 it first leaves its kernel's pid in started.txt and sleeps (the Ctrl-C test);
-    # a file FAIL in its working directory (the run's folder) makes it fail whatever its parameters
+    # a file FAIL in its working directory (the run's folder) makes it fail whatever its parameters;
+    # it writes a line to its process's own stderr, as a kernel does when it starts or is shut down
     nb.cells = [params, new_code_cell(
         "import json, os, pathlib, time\n"
+        "os.write(2, b'a message of the kernel process\\n')\n"
         "if wait:\n    (pathlib.Path(results_dir) / 'started.txt').write_text(str(os.getpid()))\n    time.sleep(wait)\n"
         "if fail or pathlib.Path('FAIL').exists():\n    raise RuntimeError('asked to fail')\n"
         "out = pathlib.Path(results_dir) / '00_tiny.json'\n"
@@ -285,6 +287,10 @@ def test_cli_reports_failures_with_exit_status(tiny, tmp_path):
     assert "1 ran, 0 skipped (valid results exist), 1 failed" in proc.stdout
     assert "error: cannot plot nope against fail: column 'nope'" in proc.stderr  # one line, no traceback
     assert "Traceback" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr
+    # the kernels' own messages (a shutdown's KeyboardInterrupt and ZMQ tracebacks among them) go to each run's log
+    assert "a message of the kernel process" not in proc.stderr + proc.stdout
+    logs = sorted((tmp_path / "cli").glob("*/kernel.log"))
+    assert len(logs) == 2 and all("a message of the kernel process" in p.read_text() for p in logs)
 
 
 def test_cli_refuses_a_bad_grid_before_running(tiny, tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
 import json
 import os
@@ -78,13 +79,15 @@ def retry_kernel_start(start: Callable[..., Any], attempts: int = KERNEL_START_A
 
 def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
             cwd: str | Path | None = None, log_output: bool = False, progress_bars: bool = False,
-            on_kernel: Callable[[int], None] | None = None) -> Path:
+            on_kernel: Callable[[int], None] | None = None, kernel_log: str | Path | None = None) -> Path:
     """Execute a notebook into ``output`` with papermill in a fresh ``python3`` kernel, thread-safely.
 
     The kernel starts in ``cwd`` with ``NINE_SOURCE_SHA256`` (:func:`~.results.source_hash`) and, unless
     ``progress_bars``, ``TQDM_DISABLE=1`` (a stored widget bar shows on GitHub as a frozen "0%"). ``log_output``
-    streams the cells' output to the log; ``on_kernel`` gets the kernel's process id. A kernel that died while
-    starting is started again (:func:`retry_kernel_start`).
+    streams the cells' output to the log; ``on_kernel`` gets the kernel's process id; ``kernel_log``, a file the
+    kernel process's own stdout and stderr are appended to (its start-up and shutdown messages; the cells'
+    output is in ``output``) instead of this process's. A kernel that died while starting is started again
+    (:func:`retry_kernel_start`).
     """
     import papermill as pm  # slow to import
     import zmq
@@ -105,7 +108,8 @@ def execute(path: str | Path, output: str | Path, parameters: dict[str, Any] | N
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw = {**kw, **where, "env": {**(kw.get("env") or os.environ), **env}}
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(kernel_log, "a") if kernel_log is not None else contextlib.nullcontext() as log:
+                await super()._async_launch_kernel(kernel_cmd, **kw, **({"stdout": log, "stderr": log} if log else {}))
             if on_kernel is not None:
                 on_kernel(self.provisioner.pid)
 

@@ -191,14 +191,16 @@ def stale_reason(results_file: Path, requested: Mapping[str, Any], defaults: Map
 def run_one(notebook: str, run: Run, fixed: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
             on_kernel: Callable[[int], None] | None = None) -> Run:
     """Execute one run with papermill (``on_kernel`` gets the kernel's pid) and return it with its status; never
-    raises. It succeeds only if it writes results that record its parameters (:func:`stale_reason`)."""
+    raises. It succeeds only if it writes results that record its parameters (:func:`stale_reason`). The kernel's
+    own messages go to the run's ``kernel.log``, not into the sweep's output, where runs in parallel would mix."""
     error_file, parameters = run.directory / "error.txt", {**fixed, **run.parameters}
     try:
         run.directory.mkdir(parents=True, exist_ok=True)
         run.results_file.unlink(missing_ok=True)  # a failed run leaves no stale results beside its error
         error_file.unlink(missing_ok=True)
+        (run.directory / "kernel.log").unlink(missing_ok=True)
         execute(notebook, run.directory / f"{run.stem}.ipynb", {**parameters, "results_dir": str(run.directory)},
-                cwd=run.directory, on_kernel=on_kernel)
+                cwd=run.directory, on_kernel=on_kernel, kernel_log=run.directory / "kernel.log")
         if not run.results_file.is_file():
             raise RuntimeError(f"the notebook finished without writing {run.results_file.name}")
         if reason := stale_reason(run.results_file, parameters, defaults, source_hash(notebook)):
