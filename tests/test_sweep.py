@@ -23,14 +23,15 @@ def tiny(tmp_path_factory):
     params.metadata["tags"] = ["parameters"]
     # it writes the results file's layout with json alone, so a run costs a kernel start and no torch import;
     # with wait > 0 it first leaves its kernel's pid in started.txt and sleeps (the Ctrl-C test);
-    # a file FAIL in its working directory (the run's folder) makes it fail whatever its parameters;
+    # a file FAIL in its working directory (the run's folder) makes it fail whatever its parameters, a file SKIP
+    # makes it end without writing its results file;
     # it writes a line to its process's own stderr, as a kernel does when it starts or is shut down
     nb.cells = [params, new_code_cell(
         "import json, os, pathlib, time\n"
         "os.write(2, b'a message of the kernel process\\n')\n"
         "if wait:\n    (pathlib.Path(results_dir) / 'started.txt').write_text(str(os.getpid()))\n    time.sleep(wait)\n"
         "if fail or pathlib.Path('FAIL').exists():\n    raise RuntimeError('asked to fail')\n"
-        "out = pathlib.Path(results_dir) / '00_tiny.json'\n"
+        "out = pathlib.Path(results_dir) / ('00_tiny.json' if not pathlib.Path('SKIP').exists() else 'other.json')\n"
         "out.write_text(json.dumps({'notebook': '00_tiny', "
         "'parameters': dict(seed=seed, sigma=sigma, fail=fail, wait=wait, results_dir=results_dir), "
         "'metrics': {'score': 10 * sigma + seed, 'curve': [{'x': 1, 'y': sigma}, {'x': 2, 'y': 2 * sigma}]}, "
@@ -112,6 +113,16 @@ def test_a_failed_force_rerun_leaves_no_stale_results(tiny, tmp_path):
     assert [o.status for o in run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path,
                                         progress=False).outcomes] == ["ok"]
     assert not (run / "error.txt").exists()  # the old error goes with the run that succeeds
+
+
+def test_a_rerun_that_writes_no_results_fails_though_old_ones_were_there(tiny, tmp_path):
+    run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path, progress=False)
+    run = tmp_path / "s" / "seed=0"
+    (run / "SKIP").write_text("")
+    report = run_sweep(tiny, {"seed": [0]}, name="s", force=True, sweeps_dir=tmp_path, progress=False)
+    assert [o.status for o in report.outcomes] == ["failed"]
+    assert "finished without writing 00_tiny.json" in report.outcomes[0].error
+    assert not (run / "00_tiny.json").exists()
 
 
 def test_other_fixed_values_rerun_and_the_manifest_says_what_ran(tiny, tmp_path):
