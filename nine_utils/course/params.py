@@ -1,6 +1,5 @@
-"""The parameter check every notebook runs right after its ``parameters`` cell (see CONTRIBUTING.md), e.g.
-``run = course.check_parameters(globals(), {"seed": P.Int(min=0), "sigma": P.Float(gt=0)}, rules=[...])`` with
-``P = course.params``, and the course's thread policy."""
+"""The parameter check every notebook runs right after its ``parameters`` cell (CONTRIBUTING.md shows it),
+``run = course.check_parameters(globals(), {"seed": P.Int(min=0), ...}, rules=[...])``, and the thread policy."""
 
 from __future__ import annotations
 
@@ -185,10 +184,8 @@ def _literal_assignments(source: str) -> set[str]:
     """The names a cell assigns if it holds only assignments of literals (papermill's injected cell), else none."""
     try:
         body = ast.parse(source).body
-        for statement in body:
-            if not isinstance(statement, ast.Assign):
-                return set()
-            ast.literal_eval(statement.value)
+        for s in body:  # literal_eval refuses any statement but an assignment's literal value
+            ast.literal_eval(s.value if isinstance(s, ast.Assign) else s)
     except (SyntaxError, ValueError):
         return set()
     return {t.id for s in body for t in s.targets if isinstance(t, ast.Name)}

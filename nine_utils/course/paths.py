@@ -12,9 +12,8 @@ def repo_root() -> Path:
     env = os.environ.get("NINE_ROOT")
     root = Path(env).expanduser().resolve() if env else Path(__file__).resolve().parents[2]
     if not ((root / "pyproject.toml").is_file() and (root / "notebooks").is_dir()):
-        raise FileNotFoundError(f"NINE_ROOT={env} is not a course checkout (it needs pyproject.toml and notebooks/)"
-                                "; fix or unset NINE_ROOT" if env else "cannot find the course repository: install "
-                                "nine_utils with `pip install -e .` from the checkout, or set NINE_ROOT to its path")
+        raise FileNotFoundError(f"NINE_ROOT={env} is not a course checkout (pyproject.toml, notebooks/): fix or unset"
+                                if env else "cannot find the course: `pip install -e .` its checkout or set NINE_ROOT")
     return root
 
 
