@@ -11,6 +11,8 @@ from .params import CheckedParameters, apply_thread_policy, check_parameters
 from .paths import repo_root, resolve_from_root
 
 _LAZY = ("load_results", "save_results", "summary_table", "results_path")  # from .results
+__all__ = ["params", "progress", "check_parameters", "apply_thread_policy", "CheckedParameters", "repo_root",
+           "resolve_from_root", *_LAZY]
 
 
 def __getattr__(name: str) -> _Any:

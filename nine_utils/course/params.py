@@ -34,7 +34,7 @@ class Param:
     ``items(value)`` (a :class:`Param` each), converted by ``convert``; else raises a ``ValueError`` naming it."""
 
     def __init__(self, allowed: str, accepts: Callable[[Any], bool] = lambda value: True,
-                 items: Callable[[Any], Iterable[Param]] | None = None, convert: Callable[[Any], Any] | None = None):
+                 items: Callable[[Any], Iterable[Param]] | None = None, convert: Callable | None = None) -> None:
         self.allowed, self.accepts, self.items, self.convert = allowed, accepts, items, convert
 
     def check(self, name: str, value: Any) -> Any:
@@ -51,11 +51,12 @@ class Param:
             raise ValueError(f"{name} = {value!r}: {err}") from None
 
 
-def _words(what: str, lo: Any = None, hi: Any = None, open_lo: bool = False, open_hi: bool = False) -> str:
+def _words(what: str, gt: Any = None, ge: Any = None, lt: Any = None, le: Any = None) -> str:
     """``what`` and its bounds: ``an integer >= 0``, ``a finite number in (0, 1]``."""
+    lo, hi = (ge if gt is None else gt), (le if lt is None else lt)
     if lo is not None and hi is not None:
-        return f"{what} in {'(' if open_lo else '['}{lo}, {hi}{')' if open_hi else ']'}"
-    bounds = ((">" if open_lo else ">=", lo), ("<" if open_hi else "<=", hi))
+        return f"{what} in {'[' if gt is None else '('}{lo}, {hi}{']' if lt is None else ')'}"
+    bounds = ((">=" if gt is None else ">", lo), ("<=" if lt is None else "<", hi))
     return " ".join([what, *(f"{op} {bound}" for op, bound in bounds if bound is not None)])
 
 
@@ -63,7 +64,7 @@ class Int(Param):
     """An integer (not a bool) in ``[min, max]``, either bound optional, within 64 bits as numpy and torch need."""
 
     def __init__(self, min: int | None = None, max: int | None = None) -> None:
-        super().__init__(_words("an integer", min, max), lambda v: isinstance(v, int) and not isinstance(v, bool)
+        super().__init__(_words("an integer", ge=min, le=max), lambda v: isinstance(v, int) and not isinstance(v, bool)
                          and (min is None or v >= min) and (max is None or v <= max))
 
     def check(self, name: str, value: Any) -> int:
@@ -77,10 +78,8 @@ class Float(Param):
 
     def __init__(self, gt: float | None = None, ge: float | None = None, lt: float | None = None,
                  le: float | None = None) -> None:
-        text = _words("a finite number", ge if gt is None else gt, le if lt is None else lt, gt is not None,
-                      lt is not None)
-        super().__init__(text, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-                         and abs(v) <= sys.float_info.max  # finite as a float; math.isfinite overflows
+        super().__init__(_words("a finite number", gt, ge, lt, le), lambda v: isinstance(v, (int, float))
+                         and not isinstance(v, bool) and abs(v) <= sys.float_info.max  # math.isfinite overflows
                          and (gt is None or v > gt) and (ge is None or v >= ge)
                          and (lt is None or v < lt) and (le is None or v <= le))
 
@@ -152,10 +151,10 @@ class ResultsDir(Param):
 
     def __init__(self) -> None:
         super().__init__("a path (str) to a writable folder, relative paths taken from the repository root",
-                         lambda v: isinstance(v, (str, os.PathLike)) and str(v) != "", convert=self.writable)
+                         lambda v: isinstance(v, (str, os.PathLike)) and str(v) != "", convert=self._writable)
 
     @staticmethod
-    def writable(path: str | os.PathLike[str]) -> Path:
+    def _writable(path: str | os.PathLike[str]) -> Path:
         path = resolve_from_root(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -198,8 +197,7 @@ def undeclared_parameters(namespace: Mapping[str, Any], declared: Iterable[str],
     names assigned by a cell of literal assignments count, not the variables of an earlier full run."""
     skip = {*declared, *allow, "In", "Out", "exit", "quit", "get_ipython", "open"}  # and IPython's own names
     found = {k for k, v in namespace.items() if not k.startswith("_") and k not in skip and isinstance(v, PLAIN_DATA)}
-    history = namespace.get("In")
-    if isinstance(history, list) and all(isinstance(cell, str) for cell in history):
+    if isinstance(history := namespace.get("In"), list) and all(isinstance(cell, str) for cell in history):
         found &= set().union(*map(_literal_assignments, history))
     return sorted(found)
 
