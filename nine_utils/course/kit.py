@@ -1,9 +1,7 @@
 """The teaching kit: the notebooks' nav blocks and Colab cell, the README table, the student copies.
 
-``python -m nine_utils.course.kit nav``      the nav block and Colab cell of every notebook, the README table;
-``python -m nine_utils.course.kit student``  ``notebooks/student/``: solutions stubbed out, outputs stripped;
-``python -m nine_utils.course.kit check``    exits 1 when anything generated is out of date.
-
+``python -m nine_utils.course.kit nav`` writes every notebook's nav block and Colab cell and the README table,
+``... student`` writes ``notebooks/student/``, ``... check`` exits 1 when anything generated is out of date.
 All of it comes from ``[tool.nine]`` in ``pyproject.toml`` and the title cells (see ``CONTRIBUTING.md``).
 """
 
@@ -23,7 +21,6 @@ from typing import Callable
 from urllib.parse import quote
 
 import nbformat
-from nbformat import NotebookNode
 
 from .paths import repo_root
 from .runner import execute, notebook_paths
@@ -108,40 +105,34 @@ def strip_nav(text: str) -> str:
     return _NAV_RE.sub("", text, count=1)
 
 
-def _goals(text: str) -> tuple[str, ...]:
-    """The bullets after the line naming the learning goals (a bullet may wrap onto indented lines)."""
-    lines = text.splitlines()
+def notebook_info(path: str | Path, nb: nbformat.NotebookNode | None = None) -> NotebookInfo:
+    """Read a notebook's title, goals and runtime from its title cell and ``metadata["nine"]`` (ValueError if none)."""
+    path = Path(path)
+    nb = nb if nb is not None else nbformat.read(str(path), as_version=4)
+    if not nb.cells or nb.cells[0].cell_type != "markdown":
+        raise ValueError(f"{path.name}: the first cell must be the markdown title cell")
+    lines = (text := strip_nav(nb.cells[0].source)).splitlines()
+    if (heading := next((line[2:].strip() for line in lines if line.startswith("# ")), None)) is None:
+        raise ValueError(f"{path.name}: the title cell has no '# ' heading")
+    heading = re.sub(r"^\d{2}\s*[·.:\-–—]\s*", "", heading)
+    title, subtitle = (re.split(r"\s*(?::|\s[—–-])\s+", heading, maxsplit=1) + [""])[:2]
     goals: list[str] = []
     for line in lines[next((i for i, s in enumerate(lines) if "learning goals" in s.lower()), len(lines)) + 1:]:
         if bullet := re.match(r"^\s*[-*+]\s+(.*)$", line):
             goals.append(bullet.group(1).strip())
-        elif goals and line.strip() and line.startswith((" ", "\t")):
+        elif goals and line.strip() and line.startswith((" ", "\t")):  # a bullet wrapped onto an indented line
             goals[-1] += " " + line.strip()
         elif goals and line.strip():
             break
-    return tuple(g.rstrip(" ;.,") for g in goals)
-
-
-def notebook_info(path: str | Path, nb: NotebookNode | None = None) -> NotebookInfo:
-    """Read a notebook's title, goals and runtime from its title cell and ``metadata["nine"]`` (ValueError if none)."""
-    path = Path(path)
-    nb = nb if nb is not None else read_notebook(path)
-    if not nb.cells or nb.cells[0].cell_type != "markdown":
-        raise ValueError(f"{path.name}: the first cell must be the markdown title cell")
-    text = strip_nav(nb.cells[0].source)
-    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), None)
-    if heading is None:
-        raise ValueError(f"{path.name}: the title cell has no '# ' heading")
-    heading = re.sub(r"^\d{2}\s*[·.:\-–—]\s*", "", heading)
-    title, subtitle = (re.split(r"\s*(?::|\s[—–-])\s+", heading, maxsplit=1) + [""])[:2]
-    if not (goals := _goals(text)):
+    if not goals:
         raise ValueError(f"{path.name}: the title cell has no bullet list after 'Learning goals'")
     minutes = nb.metadata.get("nine", {}).get("runtime_minutes_cpu")
     if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and minutes > 0:
         runtime = f"~{max(1, round(minutes * 60))} s" if minutes < 1 else f"~{float(minutes):g} min"
     else:
         runtime = found.group("text").strip() if (found := _RUNTIME_RE.search(text)) else "?"
-    return NotebookInfo(path, path.name[:2], title.strip(), subtitle.strip(), goals, runtime)
+    return NotebookInfo(path, path.name[:2], title.strip(), subtitle.strip(), tuple(g.rstrip(" ;.,") for g in goals),
+                        runtime)
 
 
 def course(root: str | Path | None = None) -> list[NotebookInfo]:
@@ -165,12 +156,7 @@ def badges(config: KitConfig, repo_path: str) -> str:
     return f"[![Open In Colab]({COLAB_BADGE})]({colab_url(config, repo_path)}) [![Binder]({BINDER_BADGE})]({binder})"
 
 
-def read_notebook(path: str | Path) -> NotebookNode:
-    """Read a notebook as nbformat 4."""
-    return nbformat.read(str(path), as_version=4)
-
-
-def dumps(nb: NotebookNode) -> str:
+def dumps(nb: nbformat.NotebookNode) -> str:
     """Serialize ``nb`` exactly as :func:`nbformat.write` (and papermill) do."""
     return nbformat.writes(nb).rstrip("\n") + "\n"
 
@@ -183,16 +169,9 @@ def select(entries: list[NotebookInfo], only: list[str] | None) -> list[int]:
     return [i for i, e in enumerate(entries) if not wanted or e.stem in wanted]
 
 
-def cell_tags(cell: NotebookNode) -> list[str]:
-    """The cell's tags."""
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
 def nav_block(entries: list[NotebookInfo], index: int, config: KitConfig, student: bool = False) -> str:
-    """The block heading ``entries[index]``'s title cell: previous, course index, next, badges.
-
-    ``student``: from ``notebooks/student/``, the badges opening the student copy, a link to the full notebook.
-    """
+    """The block heading ``entries[index]``'s title cell: previous, course index, next, badges (``student``: from
+    ``notebooks/student/``, the badges opening the student copy, and a link to the full notebook)."""
     me, before, after = entries[index], entries[index - 1] if index else None, entries[index + 1:index + 2]
     prev_ = f"[← previous: {before.label}]({before.stem}.ipynb)" if before else "*first notebook*"
     next_ = f"[next: {after[0].label} →]({after[0].stem}.ipynb)" if after else "*last notebook*"
@@ -205,29 +184,31 @@ def nav_block(entries: list[NotebookInfo], index: int, config: KitConfig, studen
 
 
 def colab_cell_source(config: KitConfig) -> str:
-    """The Colab set-up cell: on Colab it clones the course and ``pip install --no-deps`` it with
-    ``config.colab_packages`` (Colab's torch stays), and sets ``NINE_ROOT``; elsewhere it does nothing."""
-    q = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731
+    """The Colab set-up cell: on Colab it clones the course, ``pip install --no-deps`` it with
+    ``config.colab_packages`` (Colab's torch stays) and sets ``NINE_ROOT``; elsewhere it does nothing."""
+    def q(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
     return _COLAB_CELL.format(clone=q(f"/content/{config.repository_name}"), branch=q(config.branch),
                               url=q(f"https://github.com/{config.repository}.git"),
                               extra="".join(f", {q(p)}" for p in config.colab_packages))
 
 
-def apply_nav(nb: NotebookNode, entries: list[NotebookInfo], index: int, config: KitConfig,
-              student: bool = False) -> NotebookNode:
+def apply_nav(nb: nbformat.NotebookNode, entries: list[NotebookInfo], index: int, config: KitConfig,
+              student: bool = False) -> nbformat.NotebookNode:
     """A copy of ``nb`` (= ``entries[index]``) with its :func:`nav_block` and, after the title cell, its Colab
     cell current (an existing one keeps its outputs and execution count)."""
     nb = copy.deepcopy(nb)
     if not nb.cells or nb.cells[0].cell_type != "markdown":
         raise ValueError(f"{entries[index].name}: the first cell must be the markdown title cell")
-    nb.cells[0].source = nav_block(entries, index, config, student) + "\n\n" + strip_nav(nb.cells[0].source).lstrip("\n")
-    found = [c for c in nb.cells if COLAB_TAG in cell_tags(c)]
-    cell = found[0] if found else nbformat.v4.new_code_cell(id=COLAB_TAG)
+    title = strip_nav(nb.cells[0].source).lstrip("\n")
+    nb.cells[0].source = nav_block(entries, index, config, student) + "\n\n" + title
+    colab = [c for c in nb.cells if COLAB_TAG in c.metadata.get("tags", [])]
+    cell = colab[0] if colab else nbformat.v4.new_code_cell(id=COLAB_TAG)
     if nb.get("nbformat_minor", 5) < 5:  # cell ids exist from nbformat 4.5 on
         cell.pop("id", None)
     cell.source = colab_cell_source(config)
     cell.metadata.update(nbformat.from_dict(copy.deepcopy(COLAB_METADATA)))
-    nb.cells = [nb.cells[0], cell, *(c for c in nb.cells[1:] if COLAB_TAG not in cell_tags(c))]
+    nb.cells = [nb.cells[0], cell, *(c for c in nb.cells[1:] if COLAB_TAG not in c.metadata.get("tags", []))]
     return nb
 
 
@@ -242,8 +223,7 @@ def readme_table(entries: list[NotebookInfo], config: KitConfig) -> str:
 
 
 def update_readme(text: str, table: str) -> str:
-    """``text`` with the part between :data:`README_START` and :data:`README_END` set to ``table`` (ValueError
-    if it lacks the markers)."""
+    """``text`` with ``table`` between :data:`README_START` and :data:`README_END` (ValueError without them)."""
     if README_START not in text or README_END not in text:
         raise ValueError(f"README.md needs the markers {README_START} and {README_END} around the notebook table")
     return _README_RE.sub(lambda _: f"{README_START}\n{table}\n{README_END}", text, count=1)
@@ -257,7 +237,7 @@ def strip_details(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
 
 
-def exercise_prompt(source: str) -> list[str]:
+def _prompt(source: str) -> list[str]:
     """The leading comment lines of a solution cell (``# NBVAL_...`` markers left out)."""
     prompt: list[str] = []
     for line in source.splitlines():
@@ -269,31 +249,26 @@ def exercise_prompt(source: str) -> list[str]:
     return prompt
 
 
-def stub_source(source: str) -> str:
-    """The stub of a solution cell: its prompt, ``# TODO: ...``, ``raise NotImplementedError("Exercise: ...")``."""
-    prompt = exercise_prompt(source) or ["# Exercise: see the text above."]
-    first = prompt[0].strip().lstrip("#").strip()
-    message = first if first.lower().startswith("exercise") else f"Exercise: {first}"
-    if len(message) > 80:
-        message = message[:77].rsplit(" ", 1)[0].rstrip(" ,;:") + " ..."
-    return "\n".join([*prompt, "# TODO: write your solution here, then run the cell.",
-                      f"raise NotImplementedError({json.dumps(message, ensure_ascii=False)})"])
-
-
-def student_notebook(nb: NotebookNode, entries: list[NotebookInfo], index: int, config: KitConfig) -> NotebookNode:
-    """The student copy of ``nb`` (= ``entries[index]``): solution code cells become stubs tagged ``exercise``
-    and ``raises-exception``, other solution cells and ``<details>`` go, outputs and run metadata too."""
+def student_notebook(nb: nbformat.NotebookNode, entries: list[NotebookInfo], index: int,
+                     config: KitConfig) -> nbformat.NotebookNode:
+    """The student copy of ``nb`` (= ``entries[index]``): solution code cells become stubs tagged ``exercise`` and
+    ``raises-exception``, other solution cells and ``<details>`` blocks go, and so do outputs and run metadata."""
     nb, cells = apply_nav(nb, entries, index, config, student=True), []
     for cell in nb.cells:
-        tags = cell_tags(cell)
+        tags = cell.metadata.get("tags", [])
         for key in ("execution", "papermill", "ExecuteTime", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
-        if SOLUTION_TAG in tags and cell.cell_type != "code":
-            continue
-        if SOLUTION_TAG in tags:
-            if "parameters" in tags:
+        if SOLUTION_TAG in tags and (cell.cell_type != "code" or "parameters" in tags):
+            if cell.cell_type == "code":
                 raise ValueError(f"{entries[index].name}: the parameters cell cannot be a solution")
-            cell.source = stub_source(cell.source)
+            continue
+        if SOLUTION_TAG in tags:  # the stub: the prompt, a TODO, and NotImplementedError naming the exercise
+            prompt = _prompt(cell.source) or ["# Exercise: see the text above."]
+            message = prompt[0].strip().lstrip("#").strip()
+            message = message if message.lower().startswith("exercise") else f"Exercise: {message}"
+            message = message if len(message) <= 80 else message[:77].rsplit(" ", 1)[0].rstrip(" ,;:") + " ..."
+            cell.source = "\n".join([*prompt, "# TODO: write your solution here, then run the cell.",
+                                     f"raise NotImplementedError({json.dumps(message, ensure_ascii=False)})"])
             cell.metadata["tags"] = [t for t in tags if t not in (SOLUTION_TAG, *STUB_TAGS)] + list(STUB_TAGS)
         if cell.cell_type == "markdown":
             try:
@@ -320,40 +295,35 @@ def _names(source: str) -> tuple[set[str], set[str]]:
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        nodes = list(ast.walk(ast.parse(TransformerManager().transform_cell(source))))
     except SyntaxError:
         return set(), set()
-    bound, loaded = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return bound, loaded
+    names = [n for n in nodes if isinstance(n, ast.Name)]
+    bound = {n.id for n in names if not isinstance(n.ctx, ast.Load)} | {n.arg for n in nodes if isinstance(n, ast.arg)}
+    bound |= {n.name for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    bound |= {(a.asname or a.name).split(".")[0] for n in nodes if isinstance(n, (ast.Import, ast.ImportFrom))
+              for a in n.names}
+    return bound, {n.id for n in names if isinstance(n.ctx, ast.Load)}
 
 
-def solution_problems(nb: NotebookNode, name: str = "notebook") -> list[str]:
+def solution_problems(nb: nbformat.NotebookNode, name: str = "notebook") -> list[str]:
     """Ways ``nb``'s solution cells break the student copy's run; empty when the convention holds.
 
-    A solution cell needs a leading comment (the prompt) and is neither the parameters nor the last (results)
-    code cell; no later cell reads a name only solution cells bind (static: names, not side effects).
+    A solution cell starts with a comment (the prompt) and is neither the parameters nor the last (results) code
+    cell; no later cell reads a name only solution cells bind (static: names, not side effects on objects).
     """
-    code = [(i, c, SOLUTION_TAG in cell_tags(c), _names(c.source)) for i, c in enumerate(nb.cells)
+    code = [(i, c, SOLUTION_TAG in c.metadata.get("tags", []), *_names(c.source)) for i, c in enumerate(nb.cells)
             if c.cell_type == "code"]
-    bound_elsewhere = set().union(*(names[0] for _, _, solution, names in code if not solution))
+    bound_elsewhere = set().union(*(bound for _, _, solution, bound, _ in code if not solution))
     problems, solution_only = [], set()
-    for i, c, solution, (bound, loaded) in code:
+    for i, c, solution, bound, loaded in code:
         if not solution:
             if used := sorted((loaded - bound) & solution_only):
                 problems.append(f"{name}: cell {i} uses {', '.join(used)}, defined only in a solution cell")
             continue
-        if not exercise_prompt(c.source):
+        if not _prompt(c.source):
             problems.append(f"{name}: solution cell {i} has no leading comment to serve as the exercise prompt")
-        if "parameters" in cell_tags(c):
+        if "parameters" in c.metadata.get("tags", []):
             problems.append(f"{name}: solution cell {i} is the parameters cell")
         if i == code[-1][0]:
             problems.append(f"{name}: the last code cell (the results cell) is tagged solution")
@@ -362,7 +332,7 @@ def solution_problems(nb: NotebookNode, name: str = "notebook") -> list[str]:
 
 
 def execute_student(path: str | Path, output: str | Path, parameters: dict | None = None,
-                    cwd: str | Path | None = None) -> NotebookNode:
+                    cwd: str | Path | None = None) -> nbformat.NotebookNode:
     """Run a student copy with papermill; RuntimeError if a cell not tagged ``raises-exception`` raised or never ran.
 
     nbclient honours that tag and runs on past a stub, but papermill then still raises for the stub's error.
@@ -371,91 +341,91 @@ def execute_student(path: str | Path, output: str | Path, parameters: dict | Non
 
     with contextlib.suppress(PapermillExecutionError):
         execute(path, output, parameters, cwd=cwd)
-    nb = read_notebook(output)
-    for i, c in enumerate(nb.cells):
-        if c.cell_type == "code" and c.source.strip() and c.execution_count is None:
+    nb = nbformat.read(str(output), as_version=4)
+    for i, c in ((i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()):
+        if c.execution_count is None:
             raise RuntimeError(f"{Path(path).name}: the run stopped before cell {i}")
-        errors = [o for o in c.get("outputs", []) if o.output_type == "error"]
-        if c.cell_type == "code" and c.source.strip() and errors and "raises-exception" not in cell_tags(c):
+        errors = [o for o in c.outputs if o.output_type == "error"]
+        if errors and "raises-exception" not in c.metadata.get("tags", []):
             raise RuntimeError(f"{Path(path).name}: cell {i} raised {errors[0].ename}: {errors[0].evalue}")
     return nb
 
 
-def orphans(root: Path, entries: list[NotebookInfo]) -> list[Path]:
-    """Student copies in ``<root>/notebooks/student/`` whose course notebook no longer exists."""
-    return sorted(p for p in (root / "notebooks" / STUDENT_FOLDER).glob("*.ipynb")
-                  if p.name not in {e.name for e in entries})
-
-
-def _generated(root: Path, command: str, only: list[str] | None = None) -> list[tuple[Path, Callable[[], str], str]]:
-    """(file, its up-to-date text, what it holds) for each file ``make nav`` or ``make student`` writes."""
+def _generated(root: Path, command: str, only: list[str] | None = None) -> list[tuple[Path, Callable[[], str] | None]]:
+    """Each file ``make nav`` or ``make student`` writes, with a function giving its text (None: a file to remove)."""
     config, entries, readme = load_config(root), course(root), root / "README.md"
-    if command == "student":
-        return [(student_path(entries[i].path), lambda i=i: dumps(student_notebook(
-            read_notebook(entries[i].path), entries, i, config)), "") for i in select(entries, only)]
-    return [*((entries[i].path, lambda i=i: dumps(apply_nav(read_notebook(entries[i].path), entries, i, config)),
-               "navigation block or Colab cell ") for i in select(entries, only)),
-            (readme, lambda: update_readme(readme.read_text(encoding="utf-8"), readme_table(entries, config)),
-             "notebook table ")]
+
+    def text(i: int) -> str:
+        nb = nbformat.read(str(entries[i].path), as_version=4)
+        return dumps(student_notebook(nb, entries, i, config) if command == "student" else
+                     apply_nav(nb, entries, i, config))
+    files = [(student_path(entries[i].path) if command == "student" else entries[i].path, lambda i=i: text(i))
+             for i in select(entries, only)]
+    if command == "nav":
+        table = readme_table(entries, config)
+        return files + [(readme, lambda: update_readme(readme.read_text(encoding="utf-8"), table))]
+    return files + [(p, None) for p in sorted((root / "notebooks" / STUDENT_FOLDER).glob("*.ipynb"))
+                    if not only and p.name not in {e.name for e in entries}]
 
 
-def _write(files: list[tuple[Path, Callable[[], str], str]]) -> list[Path]:
-    """Write each file whose text changed; return those."""
+def _write(root: Path, command: str, only: list[str] | None) -> list[Path]:
     changed = []
-    for path, text in ((path, text()) for path, text, _ in files):
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
+    for path, text in _generated(root, command, only):
+        if (current := text and text()) is None:
+            path.unlink()
+        elif path.exists() and path.read_text(encoding="utf-8") == current:
+            continue
+        else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
+            path.write_text(current, encoding="utf-8")
+        changed.append(path)
     return changed
 
 
 def write_nav(root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
     """Make the nav blocks and Colab cells of ``only`` (default all) and the README table current; return the
     files changed."""
-    return _write(_generated(Path(root or repo_root()), "nav", only))
+    return _write(Path(root or repo_root()), "nav", only)
 
 
 def write_students(root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
     """Write ``notebooks/student/`` (and remove orphan copies unless ``only``); return the files changed."""
-    root = Path(root or repo_root())
-    changed = _write(_generated(root, "student", only))
-    for orphan in [] if only else orphans(root, course(root)):
-        orphan.unlink()
-        changed.append(orphan)
-    return changed
+    return _write(Path(root or repo_root()), "student", only)
 
 
 def check(root: str | Path | None = None) -> list[str]:
     """Everything generated that is out of date and every breach of the solution convention, one message each
     naming the command that fixes it; empty when all is current."""
-    root, problems = Path(root or repo_root()), []
-    for e in course(root):
-        problems += solution_problems(read_notebook(e.path), str(e.path.relative_to(root)))
+    root = Path(root or repo_root())
+    problems = [p for e in course(root)
+                for p in solution_problems(nbformat.read(str(e.path), as_version=4), str(e.path.relative_to(root)))]
     for command in ("nav", "student"):
-        for path, text, what in _generated(root, command):
+        for path, text in _generated(root, command):
             try:
-                current = text()
+                current, rel = text and text(), path.relative_to(root)
             except ValueError as err:
                 problems.append(str(err))
                 continue
-            if not path.exists():
-                problems.append(f"{path.relative_to(root)}: missing (run `make {command}`)")
+            what = "notebook table " if path.name == "README.md" else "navigation block or Colab cell " * (
+                command == "nav")
+            if text is None:
+                problems.append(f"{rel}: no such course notebook (run `make student`)")
+            elif not path.exists():
+                problems.append(f"{rel}: missing (run `make {command}`)")
             elif path.read_text(encoding="utf-8") != current:
-                problems.append(f"{path.relative_to(root)}: {what}out of date (run `make {command}`)")
-    return problems + [f"{p.relative_to(root)}: no such course notebook (run `make student`)"
-                       for p in orphans(root, course(root))]
+                problems.append(f"{rel}: {what}out of date (run `make {command}`)")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m nine_utils.course.kit {nav,student,check}``."""
+    """Command-line entry point: ``python -m nine_utils.course.kit {nav,student,check} [--only STEM ...]``."""
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.kit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for command, text in (("nav", "nav blocks, Colab cells, README table"), ("student", "write notebooks/student/")):
-        sub.add_parser(command, help=text).add_argument("--only", nargs="*", help="notebook stems to write")
-    sub.add_parser("check", help="exit 1 if anything generated is out of date")
+    parser.add_argument("command", choices=["nav", "student", "check"])
+    parser.add_argument("--only", nargs="*", help="notebook stems to write (nav, student; the README table always)")
     args, root = parser.parse_args(argv), repo_root()
+    if args.command == "check" and args.only is not None:
+        parser.error("check takes no --only")
     try:
         if args.command == "check":
             problems = check(root)
