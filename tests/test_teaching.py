@@ -118,7 +118,7 @@ def test_title_cell_is_parsed(tiny):
 
 
 def test_nav_links_neighbours_and_badges(tiny):
-    changed = kit.write_nav(tiny)
+    changed = kit.write("nav", tiny)
     assert {p.name for p in changed} == {"01_alpha.ipynb", "02_beta.ipynb", "README.md"}
     first, second = (_read(tiny / "notebooks" / n) for n in ("01_alpha.ipynb", "02_beta.ipynb"))
 
@@ -144,12 +144,12 @@ def test_nav_links_neighbours_and_badges(tiny):
     assert "[student copy](notebooks/student/02_beta.ipynb)" in row
     assert row.endswith("| • do one thing<br>• do another \\| with a pipe | ~3 s |")
 
-    assert kit.write_nav(tiny) == []  # idempotent: a second run changes nothing
+    assert kit.write("nav", tiny) == []  # idempotent: a second run changes nothing
 
 
 def test_check_reports_what_is_stale(tiny):
-    kit.write_nav(tiny)
-    kit.write_students(tiny)
+    kit.write("nav", tiny)
+    kit.write("student", tiny)
     assert kit.check(tiny) == []
 
     # retitling 02 makes 01's "next" link, the README, and 02's student copy stale
@@ -162,8 +162,8 @@ def test_check_reports_what_is_stale(tiny):
     assert "README.md: notebook table out of date" in problems
     assert "notebooks/student/02_beta.ipynb: out of date" in problems
     assert "notebooks/02_beta.ipynb: navigation" not in problems  # its own block is still right
-    kit.write_nav(tiny)
-    kit.write_students(tiny)
+    kit.write("nav", tiny)
+    kit.write("student", tiny)
     assert kit.check(tiny) == []
 
     # a missing nav block, a missing student copy, an orphan student copy
@@ -176,8 +176,8 @@ def test_check_reports_what_is_stale(tiny):
     assert "notebooks/01_alpha.ipynb: navigation block" in problems
     assert "notebooks/student/02_beta.ipynb: missing" in problems
     assert "notebooks/student/03_old.ipynb: no such course notebook" in problems
-    kit.write_nav(tiny)
-    assert {p.name for p in kit.write_students(tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
+    kit.write("nav", tiny)
+    assert {p.name for p in kit.write("student", tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
     assert kit.check(tiny) == []
 
     (tiny / "README.md").write_text("# Tiny course\n\nno markers\n")
@@ -286,7 +286,7 @@ def test_details_must_be_closed():
 
 def test_student_copy_runs_top_to_bottom(tiny, tmp_path):
     """The stub raises inside its cell only; the rest, the results cell included, still runs."""
-    kit.write_students(tiny)
+    kit.write("student", tiny)
     results = tmp_path / "results"
     results.mkdir()
     nb = kit.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
@@ -304,7 +304,7 @@ def test_results_cell_must_not_depend_on_a_solution(tiny, tmp_path):
     # ... and the run confirms it: the results cell fails in the student copy
     path = tiny / "notebooks" / "01_alpha.ipynb"
     nbformat.write(nb, str(path))
-    kit.write_students(tiny)
+    kit.write("student", tiny)
     with pytest.raises(RuntimeError, match="NameError"):
         kit.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
                            {"results_dir": str(tmp_path)}, cwd=tmp_path)

@@ -368,9 +368,11 @@ def _generated(root: Path, command: str, only: list[str] | None = None) -> list[
                     if not only and p.name not in {e.name for e in entries}]
 
 
-def _write(root: Path, command: str, only: list[str] | None) -> list[Path]:
+def write(command: str, root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
+    """Write what ``make nav`` (the nav blocks and Colab cells of ``only``, default all, and the README table) or
+    ``make student`` (``notebooks/student/``, orphans removed unless ``only``) writes; return the files changed."""
     changed = []
-    for path, text in _generated(root, command, only):
+    for path, text in _generated(Path(root or repo_root()), command, only):
         if (current := text and text()) is None:
             path.unlink()
         elif path.exists() and path.read_text(encoding="utf-8") == current:
@@ -382,25 +384,14 @@ def _write(root: Path, command: str, only: list[str] | None) -> list[Path]:
     return changed
 
 
-def write_nav(root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
-    """Make the nav blocks and Colab cells of ``only`` (default all) and the README table current; return the
-    files changed."""
-    return _write(Path(root or repo_root()), "nav", only)
-
-
-def write_students(root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
-    """Write ``notebooks/student/`` (and remove orphan copies unless ``only``); return the files changed."""
-    return _write(Path(root or repo_root()), "student", only)
-
-
-def check(root: str | Path | None = None) -> list[str]:
-    """Everything generated that is out of date and every breach of the solution convention, one message each
-    naming the command that fixes it; empty when all is current."""
-    root = Path(root or repo_root())
-    problems = [p for e in course(root)
-                for p in solution_problems(nbformat.read(str(e.path), as_version=4), str(e.path.relative_to(root)))]
+def check(root: str | Path | None = None, only: list[str] | None = None) -> list[str]:
+    """Everything generated that is out of date and every breach of the solution convention (of ``only``, default
+    all notebooks), one message each naming the command that fixes it; empty when all is current."""
+    root, entries = Path(root or repo_root()), course(root)
+    problems = [p for i in select(entries, only) for p in solution_problems(
+        nbformat.read(str(entries[i].path), as_version=4), str(entries[i].path.relative_to(root)))]
     for command in ("nav", "student"):
-        for path, text in _generated(root, command):
+        for path, text in _generated(root, command, only):
             try:
                 current, rel = text and text(), path.relative_to(root)
             except ValueError as err:
@@ -422,23 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nine_utils.course.kit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["nav", "student", "check"])
-    parser.add_argument("--only", nargs="*", help="notebook stems to write (nav, student; the README table always)")
+    parser.add_argument("--only", nargs="*", help="notebook stems to write or check (the README table always)")
     args, root = parser.parse_args(argv), repo_root()
-    if args.command == "check" and args.only is not None:
-        parser.error("check takes no --only")
     try:
-        if args.command == "check":
-            problems = check(root)
-            print("\n".join(problems) or "teaching kit: everything is current")
-            return 1 if problems else 0
-        changed = (write_nav if args.command == "nav" else write_students)(root, args.only)
+        done = check(root, args.only) if args.command == "check" else write(args.command, root, args.only)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for p in changed:
-        print(f"wrote {p.relative_to(root) if p.is_relative_to(root) else p}")
-    if not changed:
-        print(f"{args.command}: nothing to change")
+    if args.command == "check":
+        print("\n".join(done) or "teaching kit: everything is current")
+        return 1 if done else 0
+    print("\n".join(f"wrote {p.relative_to(root)}" for p in done) or f"{args.command}: nothing to change")
     return 0
 
 

@@ -1,10 +1,8 @@
-"""The course's book site: Sphinx + myst-nb + sphinx-book-theme, configured in ``docs/conf.py``.
+"""The book site: ``python -m nine_utils.course.site --out site`` (``make site``), Sphinx with ``docs/conf.py``.
 
-``python -m nine_utils.course.site --out site`` (``make site``) stages an ``index.md`` (the README's title,
-introduction and notebook table, and its findings, running, teaching and citing sections) and every course
-notebook with its committed outputs (never executed), builds them with Sphinx and writes the HTML to ``site/``.
-Solutions and plumbing are folded, figures have alt text, each page links its student copy in Colab and its
-source on GitHub. Two builds of the same commit are byte-identical.
+It stages an ``index.md`` (the README up to its notebook table, and its sections named in ``LANDING_SECTIONS``)
+and the course notebooks with their committed outputs (never executed), and builds them; two builds of the same
+commit are byte-identical.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from unittest import mock
 import nbformat
 
 from .kit import (BINDER_BADGE, COLAB_BADGE, COLAB_TAG, NAV_END, README_END, README_START, SOLUTION_TAG,
-                  STUDENT_FOLDER, KitConfig, colab_url, course, github_url, load_config, read_notebook, select)
+                  STUDENT_FOLDER, KitConfig, colab_url, course, github_url, load_config, select)
 from .paths import repo_root
 
 # the README's level-2 sections that follow the table on the landing page
@@ -90,14 +88,9 @@ def _figure_alt(title: str, number: int, count: int, caption: str) -> str:
 
 
 def _page_notebook(path: Path, config: KitConfig, title: str) -> nbformat.NotebookNode:
-    """The notebook as its page shows it.
-
-    Progress-bar widgets go (a stored one renders as frozen text and loads the widget manager from a CDN);
-    the nav block's badges become links, followed by the student copy in Colab and the source on GitHub;
-    solutions and plumbing (Colab set-up, parameter check, results file) are folded (myst-nb's
-    ``hide-input``); each figure's alt text names the notebook, the figure and the next cell's first sentence.
-    """
-    nb = read_notebook(path)
+    """The notebook as its page shows it: no widgets (frozen text, and a CDN), badges as links, the student copy
+    and the source linked, solutions and plumbing folded (``hide-input``), figures with alt text."""
+    nb = nbformat.read(str(path), as_version=4)
     if not any(c.cell_type == "code" and c.execution_count for c in nb.cells):
         raise ValueError(f"{path.name} has no executed cells; run `make refresh` first")
     nb.metadata.pop("widgets", None)
@@ -142,25 +135,10 @@ def _prune(html: Path) -> None:
 
 def build_site(out: str | Path, root: str | Path | None = None, only: list[str] | None = None,
                quiet: bool = True) -> Path:
-    """Build the book into ``out`` (replaced) and return ``out / "index.html"``.
+    """Build the book of ``only`` (default all notebooks) into ``out`` and return ``out / "index.html"``.
 
-    Parameters
-    ----------
-    out : path
-        Output folder; it must not exist, be empty, or hold a previous build.
-    root : path, optional
-        Repository root (default :func:`nine_utils.repo_root`); its ``docs/conf.py`` is used.
-    only : list of str, optional
-        Notebook stems to include (default all); links to the others are left dangling.
-    quiet : bool
-        Print Sphinx's warnings only.
-
-    Raises
-    ------
-    ValueError
-        If a notebook was never executed, or ``out`` holds something that is not a site.
-    RuntimeError
-        If Sphinx fails or warns.
+    ``out`` must not exist, be empty or hold a previous build; ``root``'s ``docs/conf.py`` configures Sphinx.
+    ValueError if a notebook was never executed or ``out`` holds something else, RuntimeError if Sphinx warns.
     """
     from sphinx.cmd.build import build_main
 
