@@ -37,10 +37,6 @@ _UNSHIPPED = ("**/*.map", "_static/webpack-macros.html", "_static/sbt-webpack-ma
 _SOURCE_MAP_RE = re.compile(rb"\n?/[/*][#@] sourceMappingURL=[^\n]*?(?:\*/)?[ \t]*(?=\n|$)")
 
 
-def _unbadge(markdown: str) -> str:
-    return _BADGE_RE.sub(r"[\1](", markdown)
-
-
 def _relink(markdown: str, config: KitConfig, pages: set[str]) -> str:
     """README markdown for the landing page: links to its pages stay, other files of the repository link to
     GitHub, and pictures of the repository (a screenshot of this site) go."""
@@ -67,15 +63,16 @@ def _index_md(root: Path, config: KitConfig, toc: list[str], pages: set[str]) ->
         raise ValueError(f"README.md needs the markers {README_START} and {README_END} around the notebook table")
     head, tail = readme.split(README_END, 1)
     head = head.replace(f"](notebooks/{STUDENT_FOLDER}/", "](" + github_url(config, f"notebooks/{STUDENT_FOLDER}/"))
+    head = _BADGE_RE.sub(r"[\1](", head + README_END)
     sections = "\n".join(_relink(section, config, pages) for section in _readme_sections(tail))
-    return f"{_unbadge(head + README_END)}\n\n{sections}\n```{{toctree}}\n:hidden:\n:caption: Notebooks\n\n" + (
-        "\n".join(toc) + "\n```\n")
+    return f"{head}\n\n{sections}\n```{{toctree}}\n:hidden:\n:caption: Notebooks\n\n" + "\n".join(toc) + "\n```\n"
 
 
 def _first_sentence(markdown: str, limit: int = 240) -> str:
     """The first sentence of ``markdown`` as plain text (links by their text, TeX bare), for a figure's alt text."""
     text = markdown
-    for pattern, plain in ((r"!?\[([^\]]*)\]\([^)]*\)", r"\1"), (r"<[^>]+>", ""), (r"[*`$]+|\\[()\[\]]", ""), (r"\s+", " ")):
+    for pattern, plain in ((r"!?\[([^\]]*)\]\([^)]*\)", r"\1"), (r"<[^>]+>", ""), (r"[*`$]+|\\[()\[\]]", ""),
+                           (r"\s+", " ")):
         text = re.sub(pattern, plain, text)
     text = re.sub(r"^What the (?:full )?\w* ?(?:figure|map) shows\.\s*", "", text.strip())
     sentence = m.group(1) if (m := re.match(r"(.+?[.!?])(?:\s|$)", text)) else text
@@ -97,7 +94,7 @@ def _page_notebook(path: Path, config: KitConfig, title: str) -> nbformat.Notebo
     figures = 0
     for cell, after in zip(nb.cells, [*nb.cells[1:], None]):
         if cell.cell_type == "markdown":  # the nav block's "course index" link
-            cell.source = _unbadge(cell.source.replace("](../README.md)", "](../index.md)"))
+            cell.source = _BADGE_RE.sub(r"[\1](", cell.source.replace("](../README.md)", "](../index.md)"))
         if cell.cell_type != "code":
             continue
         cell.outputs = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
