@@ -182,6 +182,8 @@ def test_check_reports_what_is_stale(tiny):
 
     (tiny / "README.md").write_text("# Tiny course\n\nno markers\n")
     assert any("needs the markers" in p for p in kit.check(tiny))
+    with pytest.raises(ValueError, match="'nav' or 'student'"):
+        kit.write("site", tiny)
 
 
 def test_repository_slug_lives_only_in_pyproject():
@@ -370,6 +372,7 @@ def test_cli_check_exit_code(tiny, monkeypatch, capsys):
     capsys.readouterr()
     assert kit.main(["check"]) == 0
     assert "everything is current" in capsys.readouterr().out
+    assert kit.main(["check", "--only", "02_beta"]) == 0 and kit.main(["check", "--only", "03_gamma"]) == 2
 
 
 def test_old_import_paths_still_work():

@@ -371,6 +371,8 @@ def _generated(root: Path, command: str, only: list[str] | None = None) -> list[
 def write(command: str, root: str | Path | None = None, only: list[str] | None = None) -> list[Path]:
     """Write what ``make nav`` (the nav blocks and Colab cells of ``only``, default all, and the README table) or
     ``make student`` (``notebooks/student/``, orphans removed unless ``only``) writes; return the files changed."""
+    if command not in ("nav", "student"):
+        raise ValueError(f"command must be 'nav' or 'student', got {command!r}")
     changed = []
     for path, text in _generated(Path(root or repo_root()), command, only):
         if (current := text and text()) is None:
