@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nine_utils.course import catalog, site
+from nine_utils.course import kit, site
 from nine_utils.course.paths import repo_root
 from nine_utils.course.runner import notebook_paths
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Check CHANGES for Sphinx API m
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
-CONFIG = catalog.load_config(ROOT)
+CONFIG = kit.load_config(ROOT)
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 
@@ -128,7 +128,7 @@ def test_sidebar_lists_the_notebooks_in_order(built):
     nav = re.search(r'<ul class="[^"]*bd-sidenav">(.*?)</ul>', index, re.S).group(1)
     links = re.findall(r'<a class="reference internal" href="([^"]+)">([^<]+)</a>', nav)
     assert links == [(f"notebooks/{p.stem}.html", html.escape(e.label, quote=False))
-                     for p, e in zip(NOTEBOOKS, catalog.course(ROOT))]
+                     for p, e in zip(NOTEBOOKS, kit.course(ROOT))]
     for p in NOTEBOOKS:
         assert (built / "notebooks" / f"{p.stem}.html").exists()
     assert not (built / "notebooks" / "student").exists()  # the student copies are not pages
@@ -136,13 +136,13 @@ def test_sidebar_lists_the_notebooks_in_order(built):
 
 def test_index_is_the_readme_table_with_math(built):
     index = (built / "index.html").read_text(encoding="utf-8")
-    for e in catalog.course(ROOT):
+    for e in kit.course(ROOT):
         assert f'href="notebooks/{e.stem}.html"' in index
         plain = re.split(r"[^\w\s(),.;:]", e.goals[0])[0].strip()[:30]  # before any markup, math or quote
         assert plain in index, plain  # the learning goals
-        assert catalog.colab_url(CONFIG, f"notebooks/{e.name}") in index
+        assert kit.colab_url(CONFIG, f"notebooks/{e.name}") in index
     assert r"$\log N$" not in index and r"\(\log N\)" in index  # math, for MathJax, not raw dollars
-    assert catalog.github_url(CONFIG, "notebooks/student/") in index  # student copies link GitHub
+    assert kit.github_url(CONFIG, "notebooks/student/") in index  # student copies link GitHub
 
 
 def test_pages_show_stored_outputs_with_math_and_launch_buttons(built):
@@ -154,7 +154,7 @@ def test_pages_show_stored_outputs_with_math_and_launch_buttons(built):
         assert len(re.findall(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', page)) == n_figures, path.name
         assert '<span class="math notranslate nohighlight">' in page, path.name  # learning goals' math
         assert 'src="../_static/mathjax/tex-chtml.js' in page
-        assert catalog.colab_url(CONFIG, f"notebooks/{path.name}") in page  # launch buttons
+        assert kit.colab_url(CONFIG, f"notebooks/{path.name}") in page  # launch buttons
         assert f"https://mybinder.org/v2/gh/{CONFIG.repository}/{CONFIG.branch}" in page
         assert "widget-view" not in page and "require.js" not in page  # no widget manager from a CDN
 
@@ -232,8 +232,8 @@ def test_pages_link_the_student_copy_in_colab_the_source_and_a_download(built):
     for path in NOTEBOOKS:
         page = (built / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
         assert (ROOT / "notebooks" / "student" / path.name).exists()
-        assert html.escape(catalog.colab_url(CONFIG, f"notebooks/student/{path.name}")) in page, path.name
-        assert html.escape(catalog.github_url(CONFIG, f"notebooks/{path.name}")) in page, path.name  # the source
+        assert html.escape(kit.colab_url(CONFIG, f"notebooks/student/{path.name}")) in page, path.name
+        assert html.escape(kit.github_url(CONFIG, f"notebooks/{path.name}")) in page, path.name  # the source
         assert f'href="../_sources/notebooks/{path.name}"' in page, path.name  # the download button
         assert (built / "_sources" / "notebooks" / path.name).read_bytes() == path.read_bytes()  # the committed file
         assert 'src="../_static/copybutton.js' in page and (built / "_static" / "copybutton.js").exists()
@@ -286,7 +286,7 @@ def test_landing_sections_and_links_are_taken_from_the_readme():
     assert [s.splitlines()[0] for s in sections] == ["## The two commands", "## Teaching with the course", "## Citing"]
     assert "## not a heading" in sections[0] and "skipped" not in "".join(sections)
     linked = site._relink(sections[0], CONFIG, {"notebooks/01_a.ipynb"})
-    assert f"[the notes]({catalog.github_url(CONFIG, 'CONTRIBUTING.md')})" in linked  # other files: on GitHub
+    assert f"[the notes]({kit.github_url(CONFIG, 'CONTRIBUTING.md')})" in linked  # other files: on GitHub
     assert "[notebook 01](notebooks/01_a.ipynb)" in linked and "[a site](https://x.org/a)" in linked
     assert "screenshot" not in linked  # a picture of the repository is left out
 

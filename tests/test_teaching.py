@@ -18,20 +18,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nine_utils.course import catalog, kit, nav
-from nine_utils.course import student as stu
+from nine_utils.course import kit
 from nine_utils.course.runner import notebook_paths
 from nine_utils.course.paths import repo_root
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()
-CONFIG = catalog.load_config(ROOT)
+CONFIG = kit.load_config(ROOT)
 
 
 @functools.cache
 def _course() -> tuple:
     """The committed course, read once (inside the tests, so a broken title cell fails them, not collection)."""
-    return tuple(catalog.course(ROOT))
+    return tuple(kit.course(ROOT))
 
 # --------------------------------------------------------------------------------------------
 # a tiny synthetic course
@@ -105,37 +104,37 @@ def _read(path):
 
 
 def test_title_cell_is_parsed(tiny):
-    info = catalog.course(tiny)
+    info = kit.course(tiny)
     assert [e.label for e in info] == ["01 · Alpha", "02 · Beta"]
     assert info[0].subtitle == "a subtitle"
     assert info[0].goals == ("do one thing", "do another | with a pipe")
     assert info[0].runtime == "~3 s"  # metadata runtime_minutes_cpu = 0.05 wins over the text
     nb = _read(info[0].path)
     del nb.metadata["nine"]["runtime_minutes_cpu"]
-    assert catalog.notebook_info(info[0].path, nb).runtime == "about 2 seconds"
+    assert kit.notebook_info(info[0].path, nb).runtime == "about 2 seconds"
     nb.cells[0].source = "# 01 · Alpha\n\nNo goals here."
     with pytest.raises(ValueError, match="Learning goals"):
-        catalog.notebook_info(info[0].path, nb)
+        kit.notebook_info(info[0].path, nb)
 
 
 def test_nav_links_neighbours_and_badges(tiny):
-    changed = nav.write_nav(tiny)
+    changed = kit.write("nav", tiny)
     assert {p.name for p in changed} == {"01_alpha.ipynb", "02_beta.ipynb", "README.md"}
     first, second = (_read(tiny / "notebooks" / n) for n in ("01_alpha.ipynb", "02_beta.ipynb"))
 
     title = first.cells[0].source
-    assert title.startswith(nav.NAV_START)
+    assert title.startswith(kit.NAV_START)
     assert "*first notebook*" in title and "[next: 02 · Beta →](02_beta.ipynb)" in title
     assert "[course index](../README.md)" in title
     assert "(https://colab.research.google.com/github/someone/tiny-course/blob/dev/notebooks/01_alpha.ipynb)" in title
     assert "(https://mybinder.org/v2/gh/someone/tiny-course/dev?labpath=notebooks%2F01_alpha.ipynb)" in title
-    assert nav.strip_nav(title).startswith("# 01 · Alpha: a subtitle")
+    assert kit.strip_nav(title).startswith("# 01 · Alpha: a subtitle")
     assert "[← previous: 01 · Alpha](01_alpha.ipynb)" in second.cells[0].source
     assert "*last notebook*" in second.cells[0].source
 
     # the Colab cell comes right after the title cell; every other cell is untouched
-    assert first.cells[1].metadata == nav.COLAB_METADATA  # tagged colab-setup and hide-input, collapsed
-    assert first.cells[1].source == nav.colab_cell_source(catalog.load_config(tiny))
+    assert first.cells[1].metadata == kit.COLAB_METADATA  # tagged colab-setup and hide-input, collapsed
+    assert first.cells[1].source == kit.colab_cell_source(kit.load_config(tiny))
     assert [c.source for c in first.cells[2:]] == [c.source for c in _tiny_notebook("01", "Alpha").cells[1:]]
 
     readme = (tiny / "README.md").read_text()
@@ -145,12 +144,12 @@ def test_nav_links_neighbours_and_badges(tiny):
     assert "[student copy](notebooks/student/02_beta.ipynb)" in row
     assert row.endswith("| • do one thing<br>• do another \\| with a pipe | ~3 s |")
 
-    assert nav.write_nav(tiny) == []  # idempotent: a second run changes nothing
+    assert kit.write("nav", tiny) == []  # idempotent: a second run changes nothing
 
 
 def test_check_reports_what_is_stale(tiny):
-    nav.write_nav(tiny)
-    stu.write_students(tiny)
+    kit.write("nav", tiny)
+    kit.write("student", tiny)
     assert kit.check(tiny) == []
 
     # retitling 02 makes 01's "next" link, the README, and 02's student copy stale
@@ -163,26 +162,28 @@ def test_check_reports_what_is_stale(tiny):
     assert "README.md: notebook table out of date" in problems
     assert "notebooks/student/02_beta.ipynb: out of date" in problems
     assert "notebooks/02_beta.ipynb: navigation" not in problems  # its own block is still right
-    nav.write_nav(tiny)
-    stu.write_students(tiny)
+    kit.write("nav", tiny)
+    kit.write("student", tiny)
     assert kit.check(tiny) == []
 
     # a missing nav block, a missing student copy, an orphan student copy
     path1 = tiny / "notebooks" / "01_alpha.ipynb"
     nb = _read(path1)
-    nb.cells[0].source = nav.strip_nav(nb.cells[0].source)
+    nb.cells[0].source = kit.strip_nav(nb.cells[0].source)
     nbformat.write(nb, str(path1))
     (tiny / "notebooks" / "student" / "02_beta.ipynb").rename(tiny / "notebooks" / "student" / "03_old.ipynb")
     problems = "\n".join(kit.check(tiny))
     assert "notebooks/01_alpha.ipynb: navigation block" in problems
     assert "notebooks/student/02_beta.ipynb: missing" in problems
     assert "notebooks/student/03_old.ipynb: no such course notebook" in problems
-    nav.write_nav(tiny)
-    assert {p.name for p in stu.write_students(tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
+    kit.write("nav", tiny)
+    assert {p.name for p in kit.write("student", tiny)} == {"02_beta.ipynb", "03_old.ipynb"}
     assert kit.check(tiny) == []
 
     (tiny / "README.md").write_text("# Tiny course\n\nno markers\n")
     assert any("needs the markers" in p for p in kit.check(tiny))
+    with pytest.raises(ValueError, match="'nav' or 'student'"):
+        kit.write("site", tiny)
 
 
 def test_repository_slug_lives_only_in_pyproject():
@@ -200,14 +201,14 @@ def test_nav_block_and_colab_cell_are_current(path):
     entries = list(_course())
     i = [e.path for e in entries].index(path)
     nb = _read(path)
-    assert catalog.dumps(nav.apply_nav(nb, entries, i, CONFIG)) == path.read_text(), (
+    assert kit.dumps(kit.apply_nav(nb, entries, i, CONFIG)) == path.read_text(), (
         f"{path.name}: links, badges or Colab cell out of date; run `make nav`")
-    assert nb.cells[1].metadata == nav.COLAB_METADATA
+    assert nb.cells[1].metadata == kit.COLAB_METADATA
 
 
 def test_readme_table_is_current():
     readme = (ROOT / "README.md").read_text()
-    assert nav.update_readme(readme, nav.readme_table(list(_course()), CONFIG)) == readme, "run `make nav`"
+    assert kit.update_readme(readme, kit.readme_table(list(_course()), CONFIG)) == readme, "run `make nav`"
     for e in _course():
         assert f"(notebooks/{e.name})" in readme
 
@@ -225,7 +226,7 @@ def test_colab_cell_does_nothing_off_colab(monkeypatch, capsys):
     monkeypatch.setattr(subprocess, "run", forbidden)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setenv("NINE_ROOT", str(ROOT))
-    exec(compile(nav.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
+    exec(compile(kit.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
     assert capsys.readouterr() == ("", "")
     assert repo_root() == ROOT
 
@@ -237,7 +238,7 @@ def test_colab_cell_on_colab_installs_the_course_but_not_torch(monkeypatch, tmp_
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(list(cmd)))
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setenv("NINE_ROOT", str(ROOT))  # restored after the test
-    exec(compile(nav.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
+    exec(compile(kit.colab_cell_source(CONFIG), "colab-cell", "exec"), {})
 
     clone = f"/content/{CONFIG.repository_name}"
     git, pip = calls
@@ -253,10 +254,10 @@ def test_colab_cell_on_colab_installs_the_course_but_not_torch(monkeypatch, tmp_
 
 
 def test_student_copy_strips_solutions_and_outputs(tiny):
-    config, entries = catalog.load_config(tiny), catalog.course(tiny)
+    config, entries = kit.load_config(tiny), kit.course(tiny)
     full = _read(entries[0].path)
-    student = stu.student_notebook(full, entries, 0, config)
-    text = catalog.dumps(student)
+    student = kit.student_notebook(full, entries, 0, config)
+    text = kit.dumps(student)
 
     assert "base + base" not in text and "answer = base * 2" not in text and "<details>" not in text
     assert "for the instructor only" not in text  # markdown cell tagged solution: dropped
@@ -275,22 +276,22 @@ def test_student_copy_strips_solutions_and_outputs(tiny):
     title = student.cells[0].source
     assert "[The full notebook](../01_alpha.ipynb)" in title and "(../../README.md)" in title
     assert "blob/dev/notebooks/student/01_alpha.ipynb" in title
-    assert student.cells[1].source == nav.colab_cell_source(config)
+    assert student.cells[1].source == kit.colab_cell_source(config)
     nbformat.validate(student)
 
 
 def test_details_must_be_closed():
-    assert stu.strip_details("Q?\n\n<details>\n<summary>Solution</summary>\nA\n</details>\n\nNext.") == "Q?\n\nNext."
+    assert kit.strip_details("Q?\n\n<details>\n<summary>Solution</summary>\nA\n</details>\n\nNext.") == "Q?\n\nNext."
     with pytest.raises(ValueError, match="not closed"):
-        stu.strip_details("Q?\n<details><summary>Solution</summary>\nA")
+        kit.strip_details("Q?\n<details><summary>Solution</summary>\nA")
 
 
 def test_student_copy_runs_top_to_bottom(tiny, tmp_path):
     """The stub raises inside its cell only; the rest, the results cell included, still runs."""
-    stu.write_students(tiny)
+    kit.write("student", tiny)
     results = tmp_path / "results"
     results.mkdir()
-    nb = stu.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
+    nb = kit.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
                             {"results_dir": str(results)}, cwd=tmp_path)
     errors = [(c.metadata["tags"], o.ename) for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
@@ -300,28 +301,28 @@ def test_student_copy_runs_top_to_bottom(tiny, tmp_path):
 
 def test_results_cell_must_not_depend_on_a_solution(tiny, tmp_path):
     nb = _tiny_notebook("01", "Alpha", results_use_solution=True)
-    assert stu.solution_problems(nb, "x") == ["x: cell 7 uses answer, defined only in a solution cell"]
-    assert stu.solution_problems(_tiny_notebook("01", "Alpha"), "x") == []
+    assert kit.solution_problems(nb, "x") == ["x: cell 7 uses answer, defined only in a solution cell"]
+    assert kit.solution_problems(_tiny_notebook("01", "Alpha"), "x") == []
     # ... and the run confirms it: the results cell fails in the student copy
     path = tiny / "notebooks" / "01_alpha.ipynb"
     nbformat.write(nb, str(path))
-    stu.write_students(tiny)
+    kit.write("student", tiny)
     with pytest.raises(RuntimeError, match="NameError"):
-        stu.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
+        kit.execute_student(tiny / "notebooks" / "student" / "01_alpha.ipynb", tmp_path / "run.ipynb",
                            {"results_dir": str(tmp_path)}, cwd=tmp_path)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solution_cells_follow_the_convention(path):
-    assert stu.solution_problems(_read(path), path.name) == []
+    assert kit.solution_problems(_read(path), path.name) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_student_copy_is_current(path):
     entries = list(_course())
     i = [e.path for e in entries].index(path)
-    expected = catalog.dumps(stu.student_notebook(_read(path), entries, i, CONFIG))
-    student = stu.student_path(path)
+    expected = kit.dumps(kit.student_notebook(_read(path), entries, i, CONFIG))
+    student = kit.student_path(path)
     assert student.exists(), f"{student.relative_to(ROOT)} missing; run `make student`"
     assert student.read_text() == expected, f"{student.relative_to(ROOT)} out of date; run `make student`"
 
@@ -357,7 +358,7 @@ def test_make_targets_and_docs():
         assert f"make {target} " in help_text
     assert "site/" in (ROOT / ".gitignore").read_text().split()
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
-    for needle in (f"`{stu.SOLUTION_TAG}`", "raises-exception", "<details>", nav.NAV_START, nav.README_START,
+    for needle in (f"`{kit.SOLUTION_TAG}`", "raises-exception", "<details>", kit.NAV_START, kit.README_START,
                    "make nav", "make student", "make refresh", "make test", "smoke_parameters", "metric_keys",
                    "save_results", "runtime_minutes_cpu", "[tool.nine]"):
         assert needle in contributing, needle
@@ -371,3 +372,12 @@ def test_cli_check_exit_code(tiny, monkeypatch, capsys):
     capsys.readouterr()
     assert kit.main(["check"]) == 0
     assert "everything is current" in capsys.readouterr().out
+    assert kit.main(["check", "--only", "02_beta"]) == 0 and kit.main(["check", "--only", "03_gamma"]) == 2
+
+
+def test_old_import_paths_still_work():
+    from nine_utils.course import catalog, nav, student
+
+    assert catalog.strip_nav is nav.strip_nav is kit.strip_nav
+    assert (student.SOLUTION_TAG, student.student_path, student.execute_student) == (
+        kit.SOLUTION_TAG, kit.student_path, kit.execute_student)
