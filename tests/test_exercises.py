@@ -31,7 +31,7 @@ import nbformat
 import pytest
 
 from nine_utils.course.runner import nine_metadata, notebook_paths
-from nine_utils.course.student import SOLUTION_TAG, student_path
+from nine_utils.course.kit import SOLUTION_TAG, student_path
 
 matplotlib.use("Agg")
 

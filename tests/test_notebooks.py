@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from nine_utils.course.runner import execute, nine_metadata, notebook_paths
-from nine_utils.course.student import SOLUTION_TAG, execute_student, student_path
+from nine_utils.course.kit import SOLUTION_TAG, execute_student, student_path
 
 NOTEBOOKS = notebook_paths()
 TIMING = re.compile(r"seconds|time")

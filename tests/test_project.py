@@ -15,7 +15,7 @@ import yaml
 
 from nine_utils.course.runner import nine_metadata, notebook_paths
 from nine_utils.course.paths import repo_root
-from nine_utils.course.catalog import strip_nav
+from nine_utils.course.kit import strip_nav
 
 ROOT = repo_root()
 NOTEBOOKS = notebook_paths()

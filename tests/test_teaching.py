@@ -373,11 +373,3 @@ def test_cli_check_exit_code(tiny, monkeypatch, capsys):
     assert kit.main(["check"]) == 0
     assert "everything is current" in capsys.readouterr().out
     assert kit.main(["check", "--only", "02_beta"]) == 0 and kit.main(["check", "--only", "03_gamma"]) == 2
-
-
-def test_old_import_paths_still_work():
-    from nine_utils.course import catalog, nav, student
-
-    assert catalog.strip_nav is nav.strip_nav is kit.strip_nav
-    assert (student.SOLUTION_TAG, student.student_path, student.execute_student) == (
-        kit.SOLUTION_TAG, kit.student_path, kit.execute_student)
