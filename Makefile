@@ -54,13 +54,13 @@ run: setup
 # notebook's nbval cells share one kernel, so they must stay together. Files are handed out in
 # command-line order (`--no-loadscope-reorder`; xdist's default order is by number of tests, which
 # left the long smoke-run file for last and one worker idle for minutes): the nbval runs first,
-# then the four test files that run notebooks in kernels, then the quick unit tests, which fill
+# then the three test files that run notebooks in kernels, then the quick unit tests, which fill
 # the gaps at the end. Every test file is named on its own: pytest (8 and later) collects a folder
 # named on the command line in alphabetical order, the files named before it included, which put
 # the sweep tests last and left one worker idle for a minute (tests/test_project.py checks the order).
 # `make TEST_WORKERS=0 test` runs everything in one process.
 TEST_WORKERS ?= 2
-KERNEL_TESTS := tests/test_notebooks.py tests/test_sweep.py tests/test_notebooks_larger_data.py tests/test_notebook_settings.py
+KERNEL_TESTS := tests/test_notebooks.py tests/test_sweep.py tests/test_notebooks_larger_data.py
 UNIT_TESTS := $(filter-out $(KERNEL_TESTS),$(sort $(wildcard tests/test_*.py)))
 test: setup
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 --nbval-lax --nbval-current-env $(NOTEBOOKS) $(KERNEL_TESTS) $(UNIT_TESTS)

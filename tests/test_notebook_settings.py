@@ -1,16 +1,21 @@
 """Bad run settings fail in each notebook's parameter-check cell, before any work.
 
-Every notebook runs with its smoke parameters plus, all at once, a misspelled parameter name, a
-batch of 1, a results_dir below a regular file (so it cannot be created), where it has one an
-unknown ``dataset`` (the message lists the known ones) and, on a machine without CUDA,
-``device = "cuda"``. The run must fail in the cell that calls
-``course.check_parameters``, with one message naming each bad setting, and no later cell may run.
-(A file of its own, so that pytest-xdist's ``--dist loadfile`` can run it beside the smoke runs.)
+Every notebook's code is run here, in the test's process, as papermill runs it: the cells before the
+parameters cell, the parameters cell, the values papermill would inject (the smoke parameters plus,
+all at once, a misspelled parameter name, a batch of 1, a results_dir below a regular file, so that
+it cannot be created, where it has one an unknown ``dataset``, and on a machine without CUDA
+``device = "cuda"``), then the next code cell. That cell must be the one that calls
+``course.check_parameters`` (so no work comes before the check), and it must raise one ValueError
+naming each bad setting. That a failing cell stops a papermill run, in a kernel, is checked once
+by ``tests/test_params.py::test_a_misspelled_papermill_parameter_fails_in_the_checker_cell``.
 """
 
-import pytest
+import json
 
-from nine_utils.course.runner import execute, nine_metadata, notebook_defaults, notebook_paths
+import pytest
+import torch
+
+from nine_utils.course.runner import nine_metadata, notebook_defaults, notebook_paths
 
 NOTEBOOKS = notebook_paths()
 
@@ -23,14 +28,31 @@ BATCH_PARAMETER = {"01_deep_infomax": "batch_size", "02_noise_injection": "batch
                    "09_appendix": None}  # the appendix trains nothing in batches
 
 
-@pytest.mark.notebook
+def _run_to_the_cell_after_the_parameters(path, injected):
+    """Run ``path``'s code cells up to the parameters cell, inject ``injected`` as papermill does (a cell of
+    literal assignments, also in IPython's input history ``In``, which the check reads), then run the next
+    code cell; returns that cell's source and the exception it raised (``None`` if none)."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    ns = {"__name__": "__main__", "In": [""]}
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        ns["In"].append(source)
+        exec(compile(source, f"{path.stem} cell {i}", "exec"), ns)
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            ns["In"].append("\n".join(f"{k} = {v!r}" for k, v in injected.items()))
+            ns.update(injected)
+            nxt = "".join(cells[i + 1]["source"])
+            try:
+                exec(compile(nxt, f"{path.stem} cell {i + 1}", "exec"), ns)
+            except Exception as err:  # noqa: BLE001 - the test looks at what it is
+                return nxt, err
+            return nxt, None
+    raise AssertionError(f"{path.name} has no cell tagged 'parameters'")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
-    """A misspelled name, a batch of 1, an unwritable results_dir and a missing device, all at once."""
-    import nbformat
-    import torch
-    from papermill.exceptions import PapermillExecutionError
-
+    """A misspelled name, a batch of 1, an unwritable results_dir, an unknown data set and a missing device."""
     assert path.stem in BATCH_PARAMETER, f"add {path.stem}'s batch-size parameter to BATCH_PARAMETER"
     batch = BATCH_PARAMETER[path.stem]
     blocker = tmp_path / "a_file"
@@ -40,19 +62,18 @@ def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
         bad["dataset"] = "nope"
     if not torch.cuda.is_available():
         bad["device"] = "cuda"
-    params = {**nine_metadata(path)["smoke_parameters"], **bad}
-    out = tmp_path / f"{path.stem}_bad.ipynb"
-    with pytest.raises(PapermillExecutionError) as err:
-        execute(path, out, params, cwd=tmp_path)
-    assert err.value.ename == "ValueError", f"{err.value.ename}: {err.value.evalue}"
+    source, err = _run_to_the_cell_after_the_parameters(path, {**nine_metadata(path)["smoke_parameters"], **bad})
+    assert "check_parameters(" in source, "the cell after the parameters must be the parameter check"
+    assert isinstance(err, ValueError), f"the check raised {err!r}, not one ValueError"
     for name in bad:
-        assert name in err.value.evalue, f"the checker's message does not name {name!r}: {err.value.evalue}"
+        assert name in str(err), f"the checker's message does not name {name!r}: {err}"
     if "dataset" in bad:
-        assert "'nope'" in err.value.evalue and "'digits', 'mnist', 'fashion_mnist'" in err.value.evalue
-    ran = nbformat.read(str(out), as_version=4)
-    failed = [i for i, c in enumerate(ran.cells)
-              if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]
-    checker = [i for i, c in enumerate(ran.cells) if c.cell_type == "code" and "check_parameters(" in c.source]
-    assert failed == checker[:1], f"the run failed in cell(s) {failed}, not in the checker cell {checker[:1]}"
-    executed = [i for i, c in enumerate(ran.cells) if c.cell_type == "code" and c.get("execution_count")]
-    assert max(executed) == failed[0], "cells after the checker ran"
+        assert "'nope'" in str(err) and "'digits', 'mnist', 'fashion_mnist'" in str(err)
+    assert not (blocker / "results").exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_smoke_parameters_pass_the_check(path, tmp_path):
+    source, err = _run_to_the_cell_after_the_parameters(
+        path, {**nine_metadata(path)["smoke_parameters"], "results_dir": str(tmp_path / "results")})
+    assert err is None, f"{path.stem}'s smoke parameters fail its check: {err}"
