@@ -31,7 +31,7 @@ BATCH_PARAMETER = {"01_deep_infomax": "batch_size", "02_noise_injection": "batch
 def _run_to_the_cell_after_the_parameters(path, injected):
     """Run ``path``'s code cells up to the parameters cell, inject ``injected`` as papermill does (a cell of
     literal assignments, also in IPython's input history ``In``, which the check reads), then run the next
-    code cell; returns that cell's source and the exception it raised (``None`` if none)."""
+    code cell; returns that cell's source, the exception it raised (``None`` if none) and the namespace."""
     cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
     ns = {"__name__": "__main__", "In": [""]}
     for i, cell in enumerate(cells):
@@ -45,8 +45,8 @@ def _run_to_the_cell_after_the_parameters(path, injected):
             try:
                 exec(compile(nxt, f"{path.stem} cell {i + 1}", "exec"), ns)
             except Exception as err:  # noqa: BLE001 - the test looks at what it is
-                return nxt, err
-            return nxt, None
+                return nxt, err, ns
+            return nxt, None, ns
     raise AssertionError(f"{path.name} has no cell tagged 'parameters'")
 
 
@@ -62,7 +62,7 @@ def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
         bad["dataset"] = "nope"
     if not torch.cuda.is_available():
         bad["device"] = "cuda"
-    source, err = _run_to_the_cell_after_the_parameters(path, {**nine_metadata(path)["smoke_parameters"], **bad})
+    source, err, _ = _run_to_the_cell_after_the_parameters(path, {**nine_metadata(path)["smoke_parameters"], **bad})
     assert "check_parameters(" in source, "the cell after the parameters must be the parameter check"
     assert isinstance(err, ValueError), f"the check raised {err!r}, not one ValueError"
     for name in bad:
@@ -74,6 +74,6 @@ def test_bad_settings_fail_in_the_checker_cell_before_any_work(path, tmp_path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_smoke_parameters_pass_the_check(path, tmp_path):
-    source, err = _run_to_the_cell_after_the_parameters(
+    _, err, _ = _run_to_the_cell_after_the_parameters(
         path, {**nine_metadata(path)["smoke_parameters"], "results_dir": str(tmp_path / "results")})
     assert err is None, f"{path.stem}'s smoke parameters fail its check: {err}"
