@@ -90,7 +90,7 @@ def test_28x28_sets_are_cut_by_default(stem, fake_mnist, tmp_path, monkeypatch):
     root, sums = fake_mnist
     monkeypatch.setitem(mn.DATASETS, "mnist", mn.IdxDataset("mnist", (CLOSED_PORT,), dict(sums)))
     params = dict(nine_metadata(_path(stem))["smoke_parameters"], dataset="mnist", data_root=str(root),
-                  results_dir=str(tmp_path / "results"))
+                  results_dir=str(tmp_path / "results"), max_train=None, max_test=None)  # the defaults
     source, err, ns = _run_to_the_cell_after_the_parameters(_path(stem), params)
     assert err is None and "check_parameters(" in source
     split = ns["split"]
