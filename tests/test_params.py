@@ -241,24 +241,15 @@ def test_the_parameters_as_set_are_kept_for_the_results_file(ns):
 def _run_up_to_the_check_cell(stem, changes, tmp_path):
     """The notebook's code cells up to and including its check cell, run here (no kernel), with ``changes``
     injected after the parameters cell as papermill does, and results_dir in ``tmp_path``."""
-    import json
-    from pathlib import Path
+    from nine_utils.course.paths import repo_root
+    from test_notebook_settings import _run_to_the_cell_after_the_parameters
 
-    root = Path(__file__).resolve().parents[1]
-    cells = [c for c in json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    ns = {"__name__": "__main__", "In": [""]}  # In: IPython's input history, which the check reads
-    for cell in cells:
-        source = "".join(cell["source"])
-        ns["In"].append(source)
-        exec(compile(source, f"{stem} cell", "exec"), ns)
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            injected = {"results_dir": str(tmp_path / "results"), **changes}
-            ns["In"].append("\n".join(f"{k} = {v!r}" for k, v in injected.items()))
-            ns.update(injected)
-        if "check_parameters(" in source:
-            return ns
-    raise AssertionError(f"{stem} has no check cell")
+    path = repo_root() / "notebooks" / f"{stem}.ipynb"
+    source, err, ns = _run_to_the_cell_after_the_parameters(path, {"results_dir": str(tmp_path / "results"), **changes})
+    assert "check_parameters(" in source, f"{stem}: the cell after the parameters is not the check"
+    if err is not None:
+        raise err
+    return ns
 
 
 @pytest.mark.parametrize("stem, changes, message", [

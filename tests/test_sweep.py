@@ -100,13 +100,20 @@ def test_corrupt_or_foreign_results_are_rerun_and_said(tiny, tmp_path):
     assert json.loads(other.read_text())["parameters"]["sigma"] == 1.0
 
 
-def test_a_failed_force_rerun_leaves_no_stale_results(tiny, tmp_path):
+def _force_rerun_after_a_good_run(tiny, tmp_path, marker):
+    """A run that succeeds, then its forced rerun with the file ``marker`` (FAIL or SKIP) in its folder."""
     run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path, progress=False)
     run = tmp_path / "s" / "seed=0"
-    (run / "FAIL").write_text("")
+    (run / marker).write_text("")
     report = run_sweep(tiny, {"seed": [0]}, name="s", force=True, sweeps_dir=tmp_path, progress=False)
     assert [o.status for o in report.outcomes] == ["failed"]
-    assert (run / "error.txt").is_file() and not (run / "00_tiny.json").exists()
+    assert not (run / "00_tiny.json").exists()
+    return report, run
+
+
+def test_a_failed_force_rerun_leaves_no_stale_results(tiny, tmp_path):
+    _, run = _force_rerun_after_a_good_run(tiny, tmp_path, "FAIL")
+    assert (run / "error.txt").is_file()
     assert [r["status"] for r in _manifest(tmp_path / "s")["runs"]] == ["failed"]
     assert collect(tmp_path / "s").empty
     (run / "FAIL").unlink()
@@ -116,13 +123,8 @@ def test_a_failed_force_rerun_leaves_no_stale_results(tiny, tmp_path):
 
 
 def test_a_rerun_that_writes_no_results_fails_though_old_ones_were_there(tiny, tmp_path):
-    run_sweep(tiny, {"seed": [0]}, name="s", sweeps_dir=tmp_path, progress=False)
-    run = tmp_path / "s" / "seed=0"
-    (run / "SKIP").write_text("")
-    report = run_sweep(tiny, {"seed": [0]}, name="s", force=True, sweeps_dir=tmp_path, progress=False)
-    assert [o.status for o in report.outcomes] == ["failed"]
+    report, _ = _force_rerun_after_a_good_run(tiny, tmp_path, "SKIP")
     assert "finished without writing 00_tiny.json" in report.outcomes[0].error
-    assert not (run / "00_tiny.json").exists()
 
 
 def test_other_fixed_values_rerun_and_the_manifest_says_what_ran(tiny, tmp_path):
