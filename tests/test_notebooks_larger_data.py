@@ -7,8 +7,8 @@ fake files' sums: it writes a ``sitecustomize.py`` into a temporary folder put f
 ``PYTHONPATH``, and Python runs that file at start-up in every process that inherits the variable.
 The file replaces the entry ``nine_utils.mnist.DATASETS["mnist"]``: the fake files' sums, and a
 closed local port as the only mirror, so nothing is ever downloaded. The default cut of a 28x28 set
-is checked without a kernel: the notebooks' code up to their data cell runs in the test's process,
-with the same entry replaced there.
+and the message a learner offline sees are checked without a kernel: the notebooks' code up to their
+data cell runs in the test's process, with the same entry replaced there.
 """
 
 import gzip
@@ -21,7 +21,6 @@ import os
 import nbformat
 import numpy as np
 import pytest
-from papermill.exceptions import PapermillExecutionError
 
 import nine_utils.mnist as mn
 from nine_utils.course.runner import execute, nine_metadata
@@ -133,29 +132,16 @@ def test_notebook_runs_on_28x28_mnist(stem, fake_mnist, tmp_path, monkeypatch):
     assert f"mnist: train ({n_train}, 1, 28, 28)" in printed
 
 
-def _failing_run(stem, tmp_path, **extra):
-    path = _path(stem)
-    params = dict(nine_metadata(path)["smoke_parameters"], results_dir=str(tmp_path / "results"), **extra)
-    out = tmp_path / f"{stem}.ipynb"
-    with pytest.raises(PapermillExecutionError) as info:
-        execute(path, out, params, cwd=tmp_path)
-    cells = [c for c in nbformat.read(str(out), as_version=4).cells if c.cell_type == "code"]
-    injected = next(i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", []))
-    failed = [i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.outputs)]
-    # the first cell after the parameters fails, and nothing after it ran (no training)
-    assert failed == [injected + 1]
-    assert all(c.get("execution_count") is None for c in cells[injected + 2:])
-    # the parameter check has made sure results_dir is writable (creating it), but no results were written
-    assert not list((tmp_path / "results").glob("*.json"))
-    return info.value
-
-
-@pytest.mark.notebook
 @pytest.mark.parametrize("stem", STEMS)
 def test_offline_mnist_fails_first_saying_where_to_put_the_files(stem, tmp_path, monkeypatch):
-    # the real sums, no files, and a mirror that refuses the connection: what a learner offline sees
-    patch_kernel_mnist(monkeypatch, tmp_path / "site", mn.DATASETS["mnist"].sha256)
+    # the real sums, no files, and a mirror that refuses the connection: what a learner offline sees. The
+    # notebook's code runs here up to its data cell, the cell after the parameters (nothing is trained before)
+    real = mn.DATASETS["mnist"]
+    monkeypatch.setitem(mn.DATASETS, "mnist", mn.IdxDataset("mnist", (CLOSED_PORT,), dict(real.sha256)))
     root = tmp_path / "data"
-    err = _failing_run(stem, tmp_path, dataset="mnist", data_root=str(root))
-    assert err.ename == "ConnectionError"
-    assert "no network?" in err.evalue and f"put them in {root / 'mnist'}/" in err.evalue
+    params = dict(nine_metadata(_path(stem))["smoke_parameters"], dataset="mnist", data_root=str(root),
+                  results_dir=str(tmp_path / "results"))
+    source, err, _ = _run_to_the_cell_after_the_parameters(_path(stem), params)
+    assert "check_parameters(" in source and isinstance(err, ConnectionError), err
+    assert "no network?" in str(err) and f"put them in {root / 'mnist'}/" in str(err)
+    assert not list((tmp_path / "results").glob("*.json"))
